@@ -1,0 +1,41 @@
+/**
+ * `pgquerylens-collector`: collects from one PostgreSQL instance and prints New Relic
+ * infrastructure protocol documents on stdout (logs on stderr).
+ *
+ * Without `--interval` it runs one cycle and exits, as the infrastructure agent runs
+ * integrations; with it, it keeps collecting until SIGINT or SIGTERM.
+ *
+ * Exit codes: 0 success, 1 invalid configuration.
+ *
+ * @module
+ */
+
+import { loadConfig } from "./src/config/mod.ts";
+import { ConfigError } from "./src/config/types.ts";
+import { createLogger, IssueReporter } from "./src/core/log.ts";
+import { runCollector } from "./src/run.ts";
+import { versionLine } from "./src/version.ts";
+
+/** Runs the CLI with `argv`; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let loaded;
+  try {
+    loaded = loadConfig(argv, { env: (name) => Deno.env.get(name), readTextFile: Deno.readTextFileSync });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`[ERROR] ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  const { config, warnings } = loaded;
+  if (config.showVersion) {
+    console.log(versionLine());
+    return 0;
+  }
+  const logger = createLogger(config.verbose ? "debug" : "info");
+  for (const w of warnings) logger.log("warn", w);
+  return await runCollector(config, logger, new IssueReporter(logger));
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,91 @@
+/**
+ * pg_stat_statements texts, cached across cycles.
+ *
+ * Reading texts makes pg_stat_statements load its whole text file, which is the expensive part of
+ * the view on a busy server. The collector ranks statements with `pg_stat_statements(false)` and
+ * fetches texts only for query ids it has not seen yet. Texts are obfuscated once, on arrival, so
+ * utility statements (which pg_stat_statements does not normalize) never leak literals.
+ *
+ * @module
+ */
+
+import { MARKER, isOwnStatement } from "../../query_engine/marker.ts";
+import type { Sql } from "../../query_engine/connection.ts";
+import { obfuscateSql, statementType, type StatementType } from "../../query_engine/sql_text.ts";
+
+/** A cached statement text. */
+export interface StatementText {
+  /** Obfuscated normalized text, at most 4095 characters. */
+  text: string;
+  /** Statement type from the parse tree. */
+  type: StatementType;
+  /** Whether the statement is the collector's own (or nri-postgresql's). */
+  own: boolean;
+}
+
+/** What PostgreSQL shows instead of another role's statement without pg_read_all_stats. */
+export const HIDDEN_TEXT = "<insufficient privilege>";
+
+/** Maximum text length, as upstream's LEFT(query, 4095). */
+export const MAX_TEXT = 4095;
+
+/** Cache of texts keyed by `dbid:queryid`, bounded in entries. */
+export class StatementTextCache {
+  readonly #byKey = new Map<string, StatementText>();
+  readonly #ownIds = new Set<string>();
+  readonly #max: number;
+
+  /** @param maxEntries most texts kept (least recently used ones are dropped) */
+  constructor(maxEntries = 20000) {
+    this.#max = maxEntries;
+  }
+
+  /** Query ids known to be the collector's own statements. */
+  ownQueryIds(): string[] {
+    return [...this.#ownIds];
+  }
+
+  /** The cached text of (`dbid`, `queryId`), if known. */
+  get(dbid: number | string, queryId: string): StatementText | undefined {
+    const key = `${dbid}:${queryId}`;
+    const hit = this.#byKey.get(key);
+    if (hit) {
+      this.#byKey.delete(key);
+      this.#byKey.set(key, hit);
+    }
+    return hit;
+  }
+
+  /** Stores a raw pg_stat_statements text. */
+  put(dbid: number | string, queryId: string, rawText: string): StatementText {
+    const own = isOwnStatement(rawText);
+    if (own) this.#ownIds.add(queryId);
+    const entry: StatementText = {
+      text: obfuscateSql(rawText).slice(0, MAX_TEXT),
+      type: statementType(rawText),
+      own,
+    };
+    this.#byKey.set(`${dbid}:${queryId}`, entry);
+    while (this.#byKey.size > this.#max) this.#byKey.delete(this.#byKey.keys().next().value as string);
+    return entry;
+  }
+
+  /**
+   * Ensures texts for the given (dbid, queryid) pairs are cached, reading pg_stat_statements once
+   * for all the missing ones. `pgss` is the schema-qualified view name.
+   */
+  async fill(sql: Sql, pgss: string, wanted: { dbid: number | string; queryId: string }[]): Promise<number> {
+    const missing = wanted.filter((w) => !this.get(w.dbid, w.queryId));
+    if (missing.length === 0) return 0;
+    const ids = [...new Set(missing.map((m) => m.queryId))];
+    const rows = await sql.unsafe(
+      `${MARKER} SELECT s.dbid, s.queryid::text AS queryid, s.query
+       FROM ${pgss} s WHERE s.queryid = ANY($1::bigint[])`,
+      [ids],
+    );
+    for (const r of rows) {
+      if (r.query !== null && r.query !== HIDDEN_TEXT) this.put(r.dbid, r.queryid, r.query);
+    }
+    return rows.length;
+  }
+}

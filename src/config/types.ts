@@ -1,0 +1,146 @@
+/**
+ * The collector's configuration, after loading and validation.
+ *
+ * Names follow nri-postgresql's flags (snake_case in files and flags, upper case in the
+ * environment); the TOML file groups the collector's own options in tables.
+ *
+ * @module
+ */
+
+/** Output mode: NRI JSON on stdout, OTLP export, or both from one collection. */
+export type Mode = "nri" | "otel" | "hybrid";
+
+/** Validated configuration. */
+export interface Config {
+  /** Role used to connect. */
+  username: string;
+  /** Password (never logged). */
+  password: string;
+  /** Host name or unix-socket directory; also names the pg-instance entity. */
+  hostname: string;
+  /** Port, as a string (it is part of the entity name). */
+  port: string;
+  /** Database for the main connection and all QPM statements. */
+  database: string;
+  /** Connect timeout in seconds (0: none). */
+  timeout: number;
+  /** Raw COLLECTION_LIST (JSON object, JSON array or `ALL`). */
+  collectionList: string;
+  /** Databases never collected. */
+  collectionIgnoreDatabaseList: string[];
+  /** Bare table names never collected when tables are discovered. */
+  collectionIgnoreTableList: string[];
+  /** Whether TLS is used. */
+  enableSsl: boolean;
+  /** With TLS, accept the server certificate without verification. */
+  trustServerCertificate: boolean;
+  /** PEM root CA path. */
+  sslRootCertLocation: string;
+  /** Client certificate path. */
+  sslCertLocation: string;
+  /** Client key path. */
+  sslKeyLocation: string;
+  /** Collect PgBouncer metrics. */
+  pgbouncer: boolean;
+  /** Collect lock-mode counts per database. */
+  collectDbLockMetrics: boolean;
+  /** Collect the table bloat estimate. */
+  collectBloatMetrics: boolean;
+  /** Single custom SQL (PgCustomQuerySample). */
+  customMetricsQuery: string;
+  /** Path of a YAML file of custom queries. */
+  customMetricsConfig: string;
+  /** Run Query Performance Monitoring. */
+  enableQueryMonitoring: boolean;
+  /** Individual queries must average strictly more than this many milliseconds. */
+  queryMonitoringResponseTimeThreshold: number;
+  /** Rows per QPM query (0..30). */
+  queryMonitoringCountThreshold: number;
+  /** Use the RDS/Aurora QPM pipeline. */
+  isRds: boolean;
+  /** Debug logging on stderr. */
+  verbose: boolean;
+  /** Tab-indented JSON. */
+  pretty: boolean;
+  /** Publish metrics (if none of metrics/inventory/events is set, all are published). */
+  metrics: boolean;
+  /** Publish inventory. */
+  inventory: boolean;
+  /** Publish events. */
+  events: boolean;
+  /** Add NRI_COM.NEWRELIC.POSTGRESQL_* variables as attributes. */
+  metadata: boolean;
+  /** Add `"add_hostname": true` to each data item. */
+  nriAddHostname: boolean;
+  /** `cluster_name` attribute on every sample, when set. */
+  nriCluster: string;
+  /** `service_name` attribute on every sample, when set. */
+  nriService: string;
+  /** Directory of the rate state. */
+  tempDir: string;
+  /** Validity of stored rate values, in seconds. */
+  cacheTtlSeconds: number;
+  /** Print the version line and exit. */
+  showVersion: boolean;
+
+  /** Output mode. */
+  mode: Mode;
+  /** Seconds between cycles; absent: one cycle and exit. */
+  intervalSeconds?: number;
+  /** NRI protocol version to emit (3, or 4 for the v4 envelope). */
+  nriProtocol: 3 | 4;
+  /**
+   * Compatibility mode (default on): the five QPM types carry exactly upstream's keys; extended
+   * data goes to separate event types.
+   */
+  compat: boolean;
+  /** Session settings applied to every connection. */
+  session: SessionConfig;
+  /** Plan capture settings. */
+  explain: ExplainConfig;
+  /** Individual-query sampling from pg_stat_activity when pg_stat_monitor is absent. */
+  activitySampling: ActivitySamplingConfig;
+}
+
+/** Settings every collector session applies. */
+export interface SessionConfig {
+  /** `application_name` of every collector connection. */
+  applicationName: string;
+  /** `statement_timeout` in milliseconds. */
+  statementTimeoutMs: number;
+  /** `lock_timeout` in milliseconds. */
+  lockTimeoutMs: number;
+}
+
+/** EXPLAIN settings for plan capture. */
+export interface ExplainConfig {
+  /** `statement_timeout` for one EXPLAIN, in milliseconds. */
+  timeoutMs: number;
+  /** Most EXPLAINs run per cycle (cache hits do not count). */
+  maxPerCycle: number;
+  /** How long a captured plan (or a failure) is reused, in seconds. */
+  cacheTtlSeconds: number;
+}
+
+/** Sampling of pg_stat_activity to derive individual executions when pg_stat_monitor is absent. */
+export interface ActivitySamplingConfig {
+  /** Milliseconds between samples within one cycle. */
+  intervalMs: number;
+  /** Number of samples taken per cycle. */
+  samples: number;
+}
+
+/** A configuration error: exit code 1 with a message naming the key and the problem. */
+export class ConfigError extends Error {
+  /** The configuration key (flag, env variable, or file key) at fault, if any. */
+  readonly key?: string;
+  /**
+   * @param message what is wrong, naming the key and the value's problem
+   * @param key the offending key
+   */
+  constructor(message: string, key?: string) {
+    super(message);
+    this.name = "ConfigError";
+    this.key = key;
+  }
+}
