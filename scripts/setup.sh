@@ -10,6 +10,7 @@
 #   5. the project's npm dependencies (deno install)
 #
 # Environment: PGQL_SKIP_MATRIX=1 skips step 4.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Debian packages: PostgreSQL 15 with the extensions the collector reads, server headers, pgbouncer,
 # runuser. Sourced by scripts/setup.sh; expects the helpers of common.sh.
 

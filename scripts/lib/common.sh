@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for scripts/setup.sh: logging to stderr and small checks.
 # Sourced, never run directly.
 
@@ -17,11 +18,11 @@ have() {
   command -v "$1" >/dev/null 2>&1
 }
 
-# Runs a command as the given OS user (or directly when that user is already us).
+# Runs a command as the given OS user when root, else as ourselves (servers then run as us too).
 run_as() {
   local user="$1"
   shift
-  if [[ "$(id -un)" == "$user" ]]; then
+  if [[ "$(id -u)" != 0 || "$(id -un)" == "$user" ]]; then
     "$@"
   else
     runuser -u "$user" -- "$@"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Installs the pinned Deno release from the npm registry into .tools/deno and links .tools/bin/deno.
 # Sourced by scripts/setup.sh; expects ROOT and the helpers of common.sh.
 

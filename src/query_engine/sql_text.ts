@@ -192,3 +192,14 @@ function maxParamNumber(statement: string): number {
   }
   return max;
 }
+
+/** The parse-tree node kinds of the statements in `text` (empty when it does not parse). */
+export function statementKinds(text: string): string[] {
+  ensureReady();
+  try {
+    const tree = pgq.parseSync(text) as { stmts?: { stmt: Record<string, unknown> }[] };
+    return (tree.stmts ?? []).map((s) => Object.keys(s.stmt)[0]);
+  } catch {
+    return [];
+  }
+}

@@ -55,3 +55,10 @@ Deno.test("truncated texts are classified by their first keyword after comments"
   assert.equal(statementType("/* a /* nested */ b */ -- x\n  DELETE FROM t WHERE x = 'trunc"), "DELETE");
   assert.equal(statementType("-- only comment"), "OTHER");
 });
+
+Deno.test("statement kinds list every statement of a text", async () => {
+  const { statementKinds } = await import("./sql_text.ts");
+  assert.deepEqual(statementKinds("PREPARE p AS SELECT $1; DROP TABLE t"), ["PrepareStmt", "DropStmt"]);
+  assert.deepEqual(statementKinds("PREPARE p AS SELECT * FROM t WHERE a = $1"), ["PrepareStmt"]);
+  assert.deepEqual(statementKinds("select 'x"), []);
+});

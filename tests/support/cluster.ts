@@ -92,9 +92,12 @@ const PORT_ATTEMPTS = 5;
 const MAX_SOCKET_DIR_LENGTH = 107 - "/.s.PGSQL.65535".length;
 
 /** An OS account as read from /etc/passwd. */
-interface OsUser {
+export interface OsUser {
+  /** Login name. */
   name: string;
+  /** Numeric user id. */
   uid: number;
+  /** Numeric primary group id. */
   gid: number;
 }
 
@@ -121,7 +124,9 @@ export function serverUser(): OsUser | undefined {
   if (Deno.uid() !== 0) return undefined;
   const user = lookupUser("postgres") ?? lookupUser("pgquerylens");
   if (!user) {
-    throw new Error("no unprivileged OS user to run PostgreSQL (postgres or pgquerylens); run scripts/setup.sh");
+    throw new Error(
+      "no unprivileged OS user to run PostgreSQL (postgres or pgquerylens); run scripts/setup.sh",
+    );
   }
   return user;
 }
@@ -153,6 +158,42 @@ async function canTraverse(user: OsUser | undefined, dir: string): Promise<boole
   return out.success;
 }
 
+/** Age after which a cluster directory without a running postmaster counts as abandoned. */
+const STALE_AFTER_MS = 10 * 60 * 1000;
+
+function processAlive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes cluster directories left behind by test processes that died before stop(): those whose
+ * postmaster is not running and that were last modified more than {@link STALE_AFTER_MS} ago.
+ * Directories of clusters that are running (possibly in another test process) are kept.
+ */
+export async function removeStaleClusters(baseDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for await (const entry of Deno.readDir(baseDir)) {
+    if (!entry.isDirectory) continue;
+    const dir = join(baseDir, entry.name);
+    try {
+      const pidText = await Deno.readTextFile(join(dir, "data", "postmaster.pid")).catch(() => "");
+      const pid = Number(pidText.split("\n")[0]);
+      if (pid > 0 && processAlive(pid)) continue;
+      if (Date.now() - ((await Deno.stat(dir)).mtime?.getTime() ?? Date.now()) < STALE_AFTER_MS) continue;
+      await Deno.remove(dir, { recursive: true });
+      removed.push(dir);
+    } catch {
+      // raced with another process cleaning up, or not ours to remove
+    }
+  }
+  return removed;
+}
+
 /** The directory under which cluster directories are created (made once per process). */
 let baseDirPromise: Promise<string> | undefined;
 
@@ -164,12 +205,16 @@ function clusterBaseDir(user: OsUser | undefined): Promise<string> {
   baseDirPromise ??= (async () => {
     const inRepo = join(repoRoot(), ".state", "clusters");
     await Deno.mkdir(inRepo, { recursive: true });
-    if (await canTraverse(user, inRepo)) return inRepo;
+    if (await canTraverse(user, inRepo)) {
+      await removeStaleClusters(inRepo);
+      return inRepo;
+    }
     const fallback = join(Deno.env.get("TMPDIR") ?? "/tmp", "pgquerylens-clusters");
     await Deno.mkdir(fallback, { recursive: true, mode: 0o755 });
     if (!(await canTraverse(user, fallback))) {
       throw new Error(`the server user ${user?.name} cannot reach ${inRepo} nor ${fallback}`);
     }
+    await removeStaleClusters(fallback);
     return fallback;
   })();
   return baseDirPromise;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { join } from "node:path";
-import { startCluster } from "./cluster.ts";
+import { removeStaleClusters, startCluster } from "./cluster.ts";
 import {
   availableServers,
   debianServer,
@@ -46,8 +46,24 @@ Deno.test("servers: PGQL_MATRIX selects ids in order and rejects unknown ones", 
   assert.deepEqual(matrixServers(` ${pick.join(" , ")} ,`).map((s) => s.id), pick);
   assert.throws(() => matrixServers("debian15,pg99"), /unknown PostgreSQL server id "pg99"/);
   assert.throws(() => serverById("nope"), /unknown PostgreSQL server id "nope"/);
-  for (const id of SERVER_IDS.filter((id) => !installed.includes(id))) {
-    assert.throws(() => matrixServers(id), /not installed; run scripts\/setup\.sh/);
+});
+
+Deno.test("servers: a requested install that is missing is an error, never a skip", async () => {
+  const emptyCheckout = await Deno.makeTempDir();
+  try {
+    const embedded = SERVER_IDS.filter((id) => id !== "debian15");
+    assert.deepEqual(availableServers(emptyCheckout).map((s) => s.id), ["debian15"]);
+    for (const id of embedded) {
+      assert.throws(
+        () => serverById(id, emptyCheckout),
+        new RegExp(`"${id}" is not installed; run scripts/setup\\.sh`),
+      );
+    }
+    assert.throws(() => matrixServers("debian15,pg14", emptyCheckout), /"pg14" is not installed/);
+    assert.deepEqual(matrixServers("debian15", emptyCheckout).map((s) => s.id), ["debian15"]);
+    assert.deepEqual(matrixServers("", emptyCheckout).map((s) => s.id), ["debian15"]);
+  } finally {
+    await Deno.remove(emptyCheckout);
   }
 });
 
@@ -119,7 +135,9 @@ for (const server of matrixServers()) {
       assert.deepEqual(seen.map((r) => Number(r.calls)), [2]);
 
       await cluster.createDatabase("appdb");
-      await cluster.createRole("monitor", "s3cret'pw", { grants: ["pg_monitor", "CONNECT ON DATABASE appdb"] });
+      await cluster.createRole("monitor", "s3cret'pw", {
+        grants: ["pg_monitor", "CONNECT ON DATABASE appdb"],
+      });
       const asMonitor = postgres({
         host: cluster.host,
         port: cluster.port,
@@ -174,7 +192,10 @@ Deno.test("cluster: without preload, pg_stat_statements cannot be queried", asyn
   const [row] = await sql`SELECT current_setting('shared_preload_libraries') AS preload`;
   assert.equal(row.preload, "");
   await cluster.createExtension("postgres", "pg_stat_statements");
-  await assert.rejects(sql`SELECT * FROM pg_stat_statements`, /must be loaded via "?shared_preload_libraries/);
+  await assert.rejects(
+    sql`SELECT * FROM pg_stat_statements`,
+    /must be loaded via "?shared_preload_libraries/,
+  );
 });
 
 Deno.test("cluster: two clusters run side by side on different ports", async () => {
@@ -185,4 +206,33 @@ Deno.test("cluster: two clusters run side by side on different ports", async () 
   await a.createDatabase("only_in_a");
   const inB = await b.sql()`SELECT 1 FROM pg_database WHERE datname = 'only_in_a'`;
   assert.equal(inB.length, 0);
+});
+
+Deno.test("cluster: removeStaleClusters removes only old directories without a live postmaster", async () => {
+  const base = await Deno.makeTempDir();
+  try {
+    const old = new Date(Date.now() - 60 * 60 * 1000);
+    const make = async (name: string, pid: number | undefined, mtime: Date | undefined) => {
+      const dir = join(base, name);
+      await Deno.mkdir(join(dir, "data"), { recursive: true });
+      if (pid !== undefined) await Deno.writeTextFile(join(dir, "data", "postmaster.pid"), `${pid}\n/data\n`);
+      if (mtime) await Deno.utime(dir, mtime, mtime);
+      return dir;
+    };
+    const deadPid = await (async () => {
+      const child = new Deno.Command("true").spawn();
+      await child.status;
+      return child.pid;
+    })();
+    const dead = await make("dead-old", deadPid, old);
+    const noPid = await make("nopid-old", undefined, old);
+    const fresh = await make("nopid-fresh", undefined, undefined);
+    const alive = await make("alive-old", Deno.pid, old);
+    const removed = await removeStaleClusters(base);
+    assert.deepEqual(removed.sort(), [dead, noPid].sort());
+    assert.equal(await exists(fresh), true);
+    assert.equal(await exists(alive), true);
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
 });

@@ -85,7 +85,7 @@ function describe(
   return { id, major, ...dirs, extensions: detectExtensions(dirs.extensionDir, dirs.pkgLibDir) };
 }
 
-function probe(id: ServerId): ServerInstall | undefined {
+function probe(id: ServerId, root: string): ServerInstall | undefined {
   if (id === "debian15") {
     return describe(id, DEBIAN_MAJOR, {
       binDir: `/usr/lib/postgresql/${DEBIAN_MAJOR}/bin`,
@@ -94,7 +94,7 @@ function probe(id: ServerId): ServerInstall | undefined {
     });
   }
   const major = Number(id.slice(2));
-  const native = join(repoRoot(), ".tools", "pg", String(major), "native");
+  const native = join(root, ".tools", "pg", String(major), "native");
   return describe(id, major, {
     binDir: join(native, "bin"),
     libDir: join(native, "lib"),
@@ -107,21 +107,25 @@ function isServerId(id: string): id is ServerId {
   return (SERVER_IDS as readonly string[]).includes(id);
 }
 
-/** Every server install present on this machine, in matrix order. */
-export function availableServers(): ServerInstall[] {
-  return SERVER_IDS.map(probe).filter((s): s is ServerInstall => s !== undefined);
+/**
+ * Every server install present on this machine, in matrix order. `root` is the checkout whose
+ * `.tools/pg` holds the embedded builds (this repository by default).
+ */
+export function availableServers(root: string = repoRoot()): ServerInstall[] {
+  return SERVER_IDS.map((id) => probe(id, root)).filter((s): s is ServerInstall => s !== undefined);
 }
 
 /**
- * The install with the given id.
+ * The install with the given id (embedded builds are looked up under `root`, this repository by
+ * default).
  *
  * @throws Error when the id is unknown or the install is missing (the message says how to install it).
  */
-export function serverById(id: string): ServerInstall {
+export function serverById(id: string, root: string = repoRoot()): ServerInstall {
   if (!isServerId(id)) {
     throw new Error(`unknown PostgreSQL server id "${id}" (known: ${SERVER_IDS.join(", ")})`);
   }
-  const server = probe(id);
+  const server = probe(id, root);
   if (!server) {
     throw new Error(
       `PostgreSQL server "${id}" is not installed; run scripts/setup.sh` +
@@ -142,14 +146,17 @@ export function debianServer(): ServerInstall {
  *
  * @throws Error when a requested server is unknown or not installed, or when nothing is installed.
  */
-export function matrixServers(matrix: string | undefined = Deno.env.get("PGQL_MATRIX")): ServerInstall[] {
+export function matrixServers(
+  matrix: string | undefined = Deno.env.get("PGQL_MATRIX"),
+  root: string = repoRoot(),
+): ServerInstall[] {
   const ids = (matrix ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
   if (ids.length === 0) {
-    const installed = availableServers();
+    const installed = availableServers(root);
     if (installed.length === 0) {
       throw new Error("no PostgreSQL server is installed for tests; run scripts/setup.sh");
     }
     return installed;
   }
-  return [...new Set(ids)].map((id) => serverById(id));
+  return [...new Set(ids)].map((id) => serverById(id, root));
 }

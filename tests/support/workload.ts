@@ -79,7 +79,11 @@ export interface SlowStatement {
   run(sql: postgres.Sql, i: number): Promise<unknown>;
 }
 
-const pause = `pg_sleep(${SLOW_STATEMENT_MIN_MS / 1000})`;
+/**
+ * A predicate that sleeps once per execution: an uncorrelated sub-select becomes an InitPlan gating
+ * the whole plan, so it runs even when no row matches (`pg_sleep` returns a non-null void).
+ */
+const pause = `(SELECT pg_sleep(${SLOW_STATEMENT_MIN_MS / 1000})) IS NOT NULL`;
 
 /** The distinct slow statements: seq-scan aggregate, join, sleep, and one of each DML command. */
 export const SLOW_STATEMENTS: readonly SlowStatement[] = [
@@ -90,7 +94,7 @@ export const SLOW_STATEMENTS: readonly SlowStatement[] = [
     run: (sql, i) =>
       sql.unsafe(
         `${workloadMarker("aggregate_by_customer")} SELECT customer_id, count(*), sum(amount) ` +
-          `FROM orders CROSS JOIN ${pause} WHERE amount > ${(i % 50) + 1} ` +
+          `FROM orders WHERE amount > ${(i % 50) + 1} AND ${pause} ` +
           `GROUP BY customer_id ORDER BY 3 DESC LIMIT 10`,
       ),
   },
@@ -101,8 +105,8 @@ export const SLOW_STATEMENTS: readonly SlowStatement[] = [
     run: (sql, i) =>
       sql.unsafe(
         `${workloadMarker("region_join")} SELECT c.region, count(*), sum(o.amount) ` +
-          `FROM customers c JOIN orders o ON o.customer_id = c.id CROSS JOIN ${pause} ` +
-          `WHERE c.region = $1 GROUP BY c.region`,
+          `FROM customers c JOIN orders o ON o.customer_id = c.id ` +
+          `WHERE c.region = $1 AND ${pause} GROUP BY c.region`,
         [["north", "south", "east", "west"][i % 4]],
       ),
   },
@@ -119,7 +123,7 @@ export const SLOW_STATEMENTS: readonly SlowStatement[] = [
     run: (sql, i) =>
       sql.unsafe(
         `${workloadMarker("insert_order")} INSERT INTO orders (customer_id, amount, note) ` +
-          `SELECT $1, $2, 'workload' FROM ${pause}`,
+          `SELECT $1, $2, 'workload' WHERE ${pause}`,
         [(i % WORKLOAD_CUSTOMERS) + 1, (i % 100) + 0.5],
       ),
   },
@@ -130,7 +134,9 @@ export const SLOW_STATEMENTS: readonly SlowStatement[] = [
     run: (sql, i) =>
       sql.unsafe(
         `${workloadMarker("update_customer_orders")} UPDATE orders SET note = 'touched ${i}' ` +
-          `FROM ${pause} WHERE orders.customer_id = ${(i % WORKLOAD_CUSTOMERS) + 1}`,
+          `WHERE customer_id = ${
+            (i % WORKLOAD_CUSTOMERS) + 1
+          } AND note IS DISTINCT FROM 'workload' AND ${pause}`,
       ),
   },
   {
@@ -139,8 +145,8 @@ export const SLOW_STATEMENTS: readonly SlowStatement[] = [
     protocol: "extended",
     run: (sql, _i) =>
       sql.unsafe(
-        `${workloadMarker("delete_workload_order")} DELETE FROM orders USING ${pause} ` +
-          `WHERE orders.id IN (SELECT id FROM orders WHERE note = $1 ORDER BY id DESC LIMIT 1)`,
+        `${workloadMarker("delete_workload_order")} DELETE FROM orders ` +
+          `WHERE id IN (SELECT id FROM orders WHERE note = $1 ORDER BY id DESC LIMIT 1) AND ${pause}`,
         ["workload"],
       ),
   },
@@ -285,7 +291,9 @@ export async function startBackgroundWaits(
 ): Promise<BackgroundWaits> {
   const { durationMs } = opts;
   if (!Number.isFinite(durationMs) || durationMs < 1 || durationMs > MAX_WAIT_MS) {
-    throw new Error(`startBackgroundWaits: durationMs must be between 1 and ${MAX_WAIT_MS}, got ${durationMs}`);
+    throw new Error(
+      `startBackgroundWaits: durationMs must be between 1 and ${MAX_WAIT_MS}, got ${durationMs}`,
+    );
   }
   const deadline = Date.now() + durationMs;
   let stopped = false;
@@ -301,12 +309,16 @@ export async function startBackgroundWaits(
       waiter: await backendPid(waiterSql),
     };
     const sleeper = async () => {
-      while (running()) await sleeperSql.unsafe(`${workloadMarker("background_sleep")} SELECT pg_sleep(0.05)`);
+      while (running()) {
+        await sleeperSql.unsafe(`${workloadMarker("background_sleep")} SELECT pg_sleep(0.05)`);
+      }
     };
     const holder = async () => {
       while (running()) {
         await holderSql.begin(async (tx) => {
-          await tx.unsafe(`${workloadMarker("background_holder")} UPDATE customers SET name = name WHERE id = 1`);
+          await tx.unsafe(
+            `${workloadMarker("background_holder")} UPDATE customers SET name = name WHERE id = 1`,
+          );
           await tx.unsafe("SELECT pg_sleep(0.05)");
         });
         await sleep(1);
@@ -314,7 +326,9 @@ export async function startBackgroundWaits(
     };
     const waiter = async () => {
       while (running()) {
-        await waiterSql.unsafe(`${workloadMarker("background_waiter")} UPDATE customers SET region = region WHERE id = 1`);
+        await waiterSql.unsafe(
+          `${workloadMarker("background_waiter")} UPDATE customers SET region = region WHERE id = 1`,
+        );
       }
     };
     const loops = Promise.allSettled([sleeper(), holder(), waiter()]);

@@ -13,6 +13,7 @@
 import { MARKER } from "../../query_engine/marker.ts";
 import type { Capabilities } from "../../query_engine/capabilities.ts";
 import type { Sql } from "../../query_engine/connection.ts";
+import { matchKey } from "../../query_engine/sql_text.ts";
 
 /** One execution seen in pg_stat_activity. */
 export interface SampledExecution {
@@ -97,4 +98,32 @@ export async function sampleActivity(
     }
   }
   return { executions: [...byKey.values()], intervalMs, samples };
+}
+
+/**
+ * Gives query ids to executions that have none (PostgreSQL 13, or compute_query_id off) by
+ * matching the parser's fingerprint of their text with that of a known normalized statement text.
+ * Truncated texts are left unlinked.
+ */
+export function linkExecutions(
+  activity: ActivitySamples,
+  known: { queryId: string; databaseName: string; queryText: string }[],
+): number {
+  const unlinked = activity.executions.filter((e) => !e.queryId && !e.truncated);
+  if (unlinked.length === 0) return 0;
+  const byKey = new Map<string, string>();
+  for (const k of known) {
+    const key = matchKey(k.queryText);
+    if (key) byKey.set(`${k.databaseName}\u0000${key}`, k.queryId);
+  }
+  let linked = 0;
+  for (const e of unlinked) {
+    const key = matchKey(e.text);
+    const id = key ? byKey.get(`${e.databaseName}\u0000${key}`) : undefined;
+    if (id) {
+      e.queryId = id;
+      linked++;
+    }
+  }
+  return linked;
 }

@@ -4,7 +4,7 @@
  *
  * Source: pg_stat_monitor's last 60 s of buckets where that extension is created (as
  * nri-postgresql); otherwise executions sampled from pg_stat_activity, matched to the slow query by
- * query id (14+) or by the parser's fingerprint of the normalized text (13 and older). At most
+ * query id (see `linkExecutions` for servers without query ids in pg_stat_activity). At most
  * min(N, 10) rows per slow query, longest first.
  *
  * @module
@@ -12,8 +12,7 @@
 
 import type { IndividualQuery } from "../../core/model.ts";
 import { MARKER } from "../../query_engine/marker.ts";
-import { matchKey } from "../../query_engine/sql_text.ts";
-import type { ActivitySamples, SampledExecution } from "./activity_sampler.ts";
+import type { ActivitySamples } from "./activity_sampler.ts";
 import { extObject, type QpmContext } from "./context.ts";
 import type { SlowQueryRow } from "./slow_queries.ts";
 import { MAX_TEXT } from "./statement_texts.ts";
@@ -33,17 +32,10 @@ export function individualFromActivity(
   ctx: Pick<QpmContext, "countThreshold" | "responseTimeThresholdMs">,
 ): IndividualQuery[] {
   const limit = individualLimit(ctx.countThreshold);
-  const keyOf = new Map<SampledExecution, string | undefined>();
-  const execKey = (e: SampledExecution) => {
-    if (!keyOf.has(e)) keyOf.set(e, e.truncated ? undefined : matchKey(e.text));
-    return keyOf.get(e);
-  };
   const out: IndividualQuery[] = [];
   for (const s of slow) {
-    const slowKey = s.queryId ? undefined : matchKey(s.queryText);
     const matches = activity.executions.filter((e) =>
-      e.databaseName === s.databaseName && e.runningMs > ctx.responseTimeThresholdMs &&
-      (e.queryId ? e.queryId === s.queryId : (slowKey ?? matchKey(s.queryText)) === execKey(e))
+      e.queryId === s.queryId && e.databaseName === s.databaseName && e.runningMs > ctx.responseTimeThresholdMs
     ).sort((a, b) => b.runningMs - a.runningMs).slice(0, limit);
     for (const e of matches) {
       out.push({

@@ -16,7 +16,7 @@ import type { CollectionIssue, IndividualQuery, PlanNode, UnifiedMetrics } from 
 import type { CapabilityCache } from "../../query_engine/capabilities.ts";
 import type { ConnectionManager } from "../../query_engine/connection.ts";
 import { matchKey } from "../../query_engine/sql_text.ts";
-import { type ActivitySamples, sampleActivity } from "./activity_sampler.ts";
+import { type ActivitySamples, linkExecutions, sampleActivity } from "./activity_sampler.ts";
 import { collectBlockingSessions } from "./blocking_sessions.ts";
 import type { QpmContext } from "./context.ts";
 import { individualFromActivity, individualFromPgStatMonitor } from "./individual_queries.ts";
@@ -131,6 +131,7 @@ export async function collectQpm(deps: QpmDeps, snap: UnifiedMetrics, databases:
   const slow = await guarded("qpm.slow_queries", report, [] as SlowQueryRow[], () => collectSlowQueries(ctx, now));
   const blocking = await guarded("qpm.blocking_sessions", report, [], () => collectBlockingSessions(ctx));
   const activity = await activityP;
+  if (activity) linkExecutions(activity, slow);
   if (config.isRds) {
     await rdsPipeline(ctx, snap, slow, blocking, activity);
   } else {

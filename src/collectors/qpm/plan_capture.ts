@@ -3,10 +3,10 @@
  *
  * Safety, in layers: the text must parse as exactly one SELECT/INSERT/UPDATE/DELETE/MERGE
  * (`explainableStatement`); it is sent with the extended protocol, which refuses several statements
- * in one message; it runs inside a READ ONLY transaction with its own `statement_timeout`; and
+ * in one message (generic plans: see `checkedSingle`); it runs inside a READ ONLY transaction with its own `statement_timeout`; and
  * EXPLAIN is never given ANALYZE. Parameterized texts (`$1`) get a generic plan:
  * `EXPLAIN (GENERIC_PLAN)` on 16+, `PREPARE` + `EXPLAIN EXECUTE` with
- * `plan_cache_mode = force_generic_plan` before.
+ * `plan_cache_mode = force_generic_plan` before (see `checkedPrepare`).
  *
  * Results, failures included, are cached per (database, text) with a TTL and an LRU bound, and at
  * most `maxPerCycle` new EXPLAINs run per cycle.
@@ -18,7 +18,7 @@ import type { ExplainConfig } from "../../config/types.ts";
 import type { CapabilityCache } from "../../query_engine/capabilities.ts";
 import type { ConnectionManager, Sql } from "../../query_engine/connection.ts";
 import { MARKER } from "../../query_engine/marker.ts";
-import { explainableStatement } from "../../query_engine/sql_text.ts";
+import { explainableStatement, statementKinds } from "../../query_engine/sql_text.ts";
 import { type ExplainNode, planShapeId } from "./plan_shape.ts";
 
 /** A captured plan or the reason there is none. */
@@ -103,6 +103,17 @@ export class PlanCapture {
 }
 
 /**
+ * Returns `text` if it parses as exactly one statement of `kind`. Texts whose `$n` must stay
+ * unbound (a generic plan) cannot use the extended protocol, which would bind them and fold the
+ * values into the plan; they go as a simple query after this check, which gives the same
+ * one-statement guarantee.
+ */
+function checkedSingle(text: string, kind: string): string {
+  if (statementKinds(text).join() !== kind) throw new Error(`not exactly one ${kind}`);
+  return text;
+}
+
+/**
  * Runs EXPLAIN (FORMAT JSON) of one already-checked statement in a READ ONLY transaction and
  * returns the root plan node.
  */
@@ -115,6 +126,7 @@ export async function runExplain(
 ): Promise<ExplainNode> {
   const extended = { simple: false } as never;
   const prepared = paramCount > 0 && major < 16;
+  const simple = { simple: true } as never;
   try {
     const rows = await sql.begin("READ ONLY", async (tx) => {
       await tx.unsafe(`SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}`, [], extended);
@@ -122,12 +134,13 @@ export async function runExplain(
         return await tx.unsafe(`${MARKER} EXPLAIN (FORMAT JSON) ${statement}`, [], extended);
       }
       if (!prepared) {
-        return await tx.unsafe(`${MARKER} EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${statement}`, [], extended);
+        const generic = checkedSingle(`${MARKER} EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${statement}`, "ExplainStmt");
+        return await tx.unsafe(generic, [], simple);
       }
       await tx.unsafe(`SET LOCAL plan_cache_mode = force_generic_plan`, [], extended);
-      await tx.unsafe(`${MARKER} PREPARE ${PREPARED_NAME} AS ${statement}`, [], extended);
-      const nulls = Array.from({ length: paramCount }, () => "NULL").join(", ");
-      return await tx.unsafe(`${MARKER} EXPLAIN (FORMAT JSON) EXECUTE ${PREPARED_NAME}(${nulls})`, [], extended);
+      await tx.unsafe(checkedSingle(`${MARKER} PREPARE ${PREPARED_NAME} AS ${statement}`, "PrepareStmt"), [], simple);
+      const args = Array.from({ length: paramCount }, () => "NULL").join(", ");
+      return await tx.unsafe(`${MARKER} EXPLAIN (FORMAT JSON) EXECUTE ${PREPARED_NAME}(${args})`, [], extended);
     });
     const doc = rows[0]?.["QUERY PLAN"];
     const parsed = typeof doc === "string" ? JSON.parse(doc) : doc;

@@ -1,0 +1,202 @@
+/**
+ * Checks of a configuration, with nri-postgresql's corrections (thresholds brought back into
+ * range with a warning), and parsing of COLLECTION_LIST.
+ *
+ * @module
+ */
+
+import { type Config, ConfigError } from "./types.ts";
+
+/** Upstream's message when credentials are missing (kept verbatim for compatibility). */
+export const MISSING_CREDENTIALS = "invalid configuration: must specify a username and password";
+
+/** Largest QUERY_MONITORING_COUNT_THRESHOLD; larger values are clamped to it. */
+export const MAX_QUERY_COUNT_THRESHOLD = 30;
+
+/** PostgreSQL truncates identifiers such as `application_name` to this many bytes. */
+const MAX_NAME_BYTES = 63;
+
+/** A parsed COLLECTION_LIST. */
+export type CollectionList =
+  | { kind: "all" }
+  | { kind: "databases"; names: string[] }
+  | { kind: "explicit"; databases: Record<string, Record<string, Record<string, string[]>>> };
+
+const LIST_FORMS =
+  'expected ALL, a JSON array of database names, or a JSON object {"db":{"schema":{"table":["index"]}}}';
+
+/**
+ * Parses COLLECTION_LIST: `ALL` (any case), a JSON array of database names, or a JSON object
+ * `{database: {schema: {table: [index, ...]}}}` (JSON `null` at any level counts as empty).
+ *
+ * @throws {ConfigError} "failed to parse collection list", naming the key `collection_list`
+ */
+export function parseCollectionList(raw: string): CollectionList {
+  if (raw.trim().toUpperCase() === "ALL") return { kind: "all" };
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw listError(`not JSON; ${LIST_FORMS}`);
+  }
+  if (Array.isArray(json)) {
+    if (!json.every((n) => typeof n === "string")) throw listError("the array must hold only strings");
+    return { kind: "databases", names: json };
+  }
+  if (!isObject(json)) throw listError(LIST_FORMS);
+  const databases: Record<string, Record<string, Record<string, string[]>>> = {};
+  for (const [db, schemas] of Object.entries(json)) {
+    if (schemas !== null && !isObject(schemas)) throw listError(`database "${db}" must map to an object`);
+    databases[db] = {};
+    for (const [schema, tables] of Object.entries(schemas ?? {})) {
+      const at = `database "${db}", schema "${schema}"`;
+      if (tables !== null && !isObject(tables)) throw listError(`${at} must map to an object`);
+      databases[db][schema] = {};
+      for (const [table, indexes] of Object.entries(tables ?? {})) {
+        const ok = indexes === null ||
+          (Array.isArray(indexes) && indexes.every((i) => typeof i === "string"));
+        if (!ok) throw listError(`${at}, table "${table}" must map to an array of index names`);
+        databases[db][schema][table] = (indexes as string[] | null) ?? [];
+      }
+    }
+  }
+  return { kind: "explicit", databases };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function listError(detail: string): ConfigError {
+  return new ConfigError(`collection_list: failed to parse collection list: ${detail}`, "collection_list");
+}
+
+/**
+ * The databases a collection list names, without those in `ignore`; `"all"` when they are
+ * discovered from the server (the caller then applies `ignore` to what it finds).
+ */
+export function collectionDatabases(list: CollectionList, ignore: readonly string[] = []): string[] | "all" {
+  if (list.kind === "all") return "all";
+  const names = list.kind === "databases" ? list.names : Object.keys(list.databases);
+  return [...new Set(names)].filter((n) => !ignore.includes(n));
+}
+
+/** Describes where a key's value came from (e.g. "flag -port"), when known. */
+export type OriginOf = (key: string) => string | undefined;
+
+/**
+ * Checks `config` and returns a corrected copy with the warnings about what was corrected.
+ * With `showVersion`, the credential and TLS checks are skipped (the version is printed without
+ * connecting).
+ *
+ * @param originOf names the source of a key in messages
+ * @throws {ConfigError} naming the key and the problem
+ */
+export function validateConfig(
+  config: Config,
+  originOf: OriginOf = () => undefined,
+): { config: Config; warnings: string[] } {
+  const c: Config = structuredClone(config);
+  const warnings: string[] = [];
+  const fail = (key: string, problem: string): never => {
+    const origin = originOf(key);
+    throw new ConfigError(`${key}${origin ? ` (${origin})` : ""}: ${problem}`, key);
+  };
+
+  if (!c.showVersion) {
+    if (c.username === "" || c.password === "") {
+      throw new ConfigError(MISSING_CREDENTIALS, c.username === "" ? "username" : "password");
+    }
+    if (c.enableSsl && !c.trustServerCertificate && c.sslRootCertLocation === "") {
+      fail(
+        "ssl_root_cert_location",
+        "invalid configuration: a root certificate is required when enable_ssl is true and " +
+          "trust_server_certificate is false",
+      );
+    }
+  }
+  if (c.enableSsl && (c.sslCertLocation === "" || c.sslKeyLocation === "")) {
+    warnings.push(
+      "enable_ssl is true but ssl_cert_location or ssl_key_location is empty: no client certificate",
+    );
+  }
+
+  if (c.hostname === "") fail("hostname", "must not be empty");
+  if (c.database === "") fail("database", "must not be empty");
+  const port = /^\d+$/.test(c.port) ? Number(c.port) : NaN;
+  if (!(port >= 1 && port <= 65535)) fail("port", `must be an integer from 1 to 65535, got "${c.port}"`);
+  if (!(Number.isInteger(c.timeout) && c.timeout >= 0)) {
+    fail("timeout", `must be a whole number of seconds >= 0, got ${c.timeout}`);
+  }
+
+  parseCollectionList(c.collectionList);
+  for (const key of ["collection_ignore_database_list", "collection_ignore_table_list"] as const) {
+    const list = key === "collection_ignore_database_list"
+      ? c.collectionIgnoreDatabaseList
+      : c.collectionIgnoreTableList;
+    if (!Array.isArray(list) || !list.every((n) => typeof n === "string")) {
+      fail(key, "must be a JSON array of strings");
+    }
+  }
+
+  const count = c.queryMonitoringCountThreshold;
+  if (!Number.isInteger(count)) fail("query_monitoring_count_threshold", `must be an integer, got ${count}`);
+  if (count < 0) {
+    c.queryMonitoringCountThreshold = 20;
+    warnings.push(`query_monitoring_count_threshold ${count} is negative; using 20`);
+  } else if (count > MAX_QUERY_COUNT_THRESHOLD) {
+    c.queryMonitoringCountThreshold = MAX_QUERY_COUNT_THRESHOLD;
+    warnings.push(
+      `query_monitoring_count_threshold ${count} exceeds the maximum; using ${MAX_QUERY_COUNT_THRESHOLD}`,
+    );
+  }
+  const rt = c.queryMonitoringResponseTimeThreshold;
+  if (!Number.isInteger(rt)) {
+    fail("query_monitoring_response_time_threshold", `must be an integer, got ${rt}`);
+  }
+  if (rt < 0) {
+    c.queryMonitoringResponseTimeThreshold = 1;
+    warnings.push(`query_monitoring_response_time_threshold ${rt} is negative; using 1`);
+  }
+
+  if (c.tempDir === "") fail("temp_dir", "must not be empty");
+  if (!(Number.isFinite(c.cacheTtlSeconds) && c.cacheTtlSeconds >= 0)) {
+    fail("cache_ttl", `must be a duration >= 0, got ${c.cacheTtlSeconds}s`);
+  }
+
+  if (!["nri", "otel", "hybrid"].includes(c.mode)) {
+    fail("mode", `must be nri, otel or hybrid, got "${c.mode}"`);
+  }
+  if (c.nriProtocol !== 3 && c.nriProtocol !== 4) {
+    fail("nri_protocol", `must be 3 or 4, got ${c.nriProtocol}`);
+  }
+  if (c.intervalSeconds !== undefined && !(Number.isFinite(c.intervalSeconds) && c.intervalSeconds > 0)) {
+    fail("interval", `must be a duration > 0, got ${c.intervalSeconds}s`);
+  }
+
+  if (c.session.applicationName === "") fail("application_name", "must not be empty");
+  if (new TextEncoder().encode(c.session.applicationName).length > MAX_NAME_BYTES) {
+    warnings.push(`application_name is longer than ${MAX_NAME_BYTES} bytes; PostgreSQL will truncate it`);
+  }
+  positiveMs(c.session.statementTimeoutMs, "statement_timeout", fail);
+  positiveMs(c.session.lockTimeoutMs, "lock_timeout", fail);
+  positiveMs(c.explain.timeoutMs, "explain.timeout_ms", fail);
+  wholeAtLeast(c.explain.maxPerCycle, 0, "explain.max_per_cycle", fail);
+  wholeAtLeast(c.explain.cacheTtlSeconds, 0, "explain.cache_ttl_seconds", fail);
+  positiveMs(c.activitySampling.intervalMs, "activity_sampling.interval_ms", fail);
+  wholeAtLeast(c.activitySampling.samples, 1, "activity_sampling.samples", fail);
+
+  return { config: c, warnings };
+}
+
+type Fail = (key: string, problem: string) => never;
+
+function positiveMs(value: number, key: string, fail: Fail): void {
+  if (!(Number.isInteger(value) && value > 0)) {
+    fail(key, `must be a whole number of milliseconds > 0, got ${value}`);
+  }
+}
+
+function wholeAtLeast(value: number, min: number, key: string, fail: Fail): void {
+  if (!(Number.isInteger(value) && value >= min)) fail(key, `must be an integer >= ${min}, got ${value}`);
+}

@@ -1,0 +1,64 @@
+/**
+ * Runs the collector as a separate process exactly as `deno task start` does: `deno run
+ * -P=collector main.ts`, i.e. under the permission set the compiled binary gets, with a clean
+ * environment holding only what the test passes.
+ *
+ * @module
+ */
+
+import type { Cluster } from "./cluster.ts";
+import { repoRoot } from "./servers.ts";
+
+/** Outcome of one collector run. */
+export interface CollectorRun {
+  /** Exit code. */
+  code: number;
+  /** Standard output (NRI documents). */
+  stdout: string;
+  /** Standard error (logs). */
+  stderr: string;
+}
+
+/** Runs the collector with `args` and environment `env`; fails the run after `timeoutMs`. */
+export async function runCollectorProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 120_000,
+): Promise<CollectorRun> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-P=collector", "--quiet", "main.ts", ...args],
+    cwd: repoRoot(),
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/root", ...env },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const out = await cmd.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Environment variables that point the collector at `cluster` as `user`. */
+export function clusterEnv(cluster: Cluster, user: string, password: string): Record<string, string> {
+  return { HOSTNAME: cluster.host, PORT: String(cluster.port), USERNAME: user, PASSWORD: password };
+}
+
+/** A metric set of an NRI v3 document. */
+export type MetricSet = Record<string, string | number>;
+
+/** Every metric set in `stdout`'s documents, grouped by event_type. */
+export function metricSetsByType(stdout: string): Map<string, MetricSet[]> {
+  const out = new Map<string, MetricSet[]>();
+  for (const line of stdout.split("\n").filter((l) => l.trim() !== "")) {
+    const doc = JSON.parse(line);
+    for (const item of doc.data ?? []) {
+      for (const m of item.metrics ?? []) {
+        const list = out.get(m.event_type) ?? [];
+        list.push(m);
+        out.set(m.event_type, list);
+      }
+    }
+  }
+  return out;
+}
