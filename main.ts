@@ -10,7 +10,7 @@
  * @module
  */
 
-import { loadConfig } from "./src/config/mod.ts";
+import { loadConfig, usage, wantsHelp } from "./src/config/mod.ts";
 import { ConfigError } from "./src/config/types.ts";
 import { createLogger, IssueReporter } from "./src/core/log.ts";
 import { runCollector } from "./src/run.ts";
@@ -18,6 +18,10 @@ import { versionLine } from "./src/version.ts";
 
 /** Runs the CLI with `argv`; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    console.log(usage("pgquerylens-collector"));
+    return 0;
+  }
   let loaded;
   try {
     loaded = loadConfig(argv, { env: (name) => Deno.env.get(name), readTextFile: Deno.readTextFileSync });

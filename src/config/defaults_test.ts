@@ -22,7 +22,9 @@ function changedPaths(a: Config, b: Config): string[] {
 /** Paths of the non-object values of `x`. */
 function leafPaths(x: object, prefix = ""): string[] {
   return Object.entries(x).flatMap(([k, v]) =>
-    typeof v === "object" && v !== null && !Array.isArray(v) ? leafPaths(v, `${prefix}${k}.`) : [`${prefix}${k}`]
+    typeof v === "object" && v !== null && !Array.isArray(v)
+      ? leafPaths(v, `${prefix}${k}.`)
+      : [`${prefix}${k}`]
   );
 }
 
@@ -61,7 +63,15 @@ Deno.test("defaultConfig holds nri-postgresql's defaults", () => {
   assert.equal(c.queryMonitoringResponseTimeThreshold, 1);
   assert.equal(c.queryMonitoringCountThreshold, 20);
   assert.equal(c.cacheTtlSeconds, 6 * 60);
-  for (const empty of ["sslRootCertLocation", "sslCertLocation", "sslKeyLocation", "nriCluster", "nriService"] as const) {
+  for (
+    const empty of [
+      "sslRootCertLocation",
+      "sslCertLocation",
+      "sslKeyLocation",
+      "nriCluster",
+      "nriService",
+    ] as const
+  ) {
     assert.equal(c[empty], "", empty);
   }
   assert.equal(c.customMetricsQuery, "");
@@ -76,7 +86,11 @@ Deno.test("defaultConfig holds the collector's own defaults", () => {
   assert.equal(c.nriProtocol, 3);
   assert.equal(c.compat, true);
   assert.equal(c.tempDir, "/tmp/pgquerylens");
-  assert.deepEqual(c.session, { applicationName: "pgquerylens", statementTimeoutMs: 5000, lockTimeoutMs: 1000 });
+  assert.deepEqual(c.session, {
+    applicationName: "pgquerylens",
+    statementTimeoutMs: 5000,
+    lockTimeoutMs: 1000,
+  });
   assert.deepEqual(c.explain, { timeoutMs: 2000, maxPerCycle: 50, cacheTtlSeconds: 3600 });
   assert.deepEqual(c.activitySampling, { intervalMs: 200, samples: 5 });
 });
@@ -92,14 +106,42 @@ Deno.test("defaultConfig returns a fresh object each time", () => {
 
 Deno.test("every upstream flag is an option whose variable is its upper-case name", () => {
   const upstream = [
-    "username", "password", "hostname", "port", "database", "collection_list",
-    "collection_ignore_database_list", "collection_ignore_table_list", "ssl_root_cert_location",
-    "ssl_cert_location", "ssl_key_location", "timeout", "custom_metrics_query", "custom_metrics_config",
-    "enable_ssl", "trust_server_certificate", "pgbouncer", "collect_db_lock_metrics", "collect_bloat_metrics",
-    "show_version", "enable_query_monitoring", "query_monitoring_response_time_threshold",
-    "query_monitoring_count_threshold", "is_rds", "verbose", "pretty", "metrics", "inventory", "events",
-    "metadata", "nri_add_hostname", "nri_cluster", "nri_service", "temp_dir", "cache_ttl",
-  ]; // deno-fmt-ignore
+    "username",
+    "password",
+    "hostname",
+    "port",
+    "database",
+    "collection_list",
+    "collection_ignore_database_list",
+    "collection_ignore_table_list",
+    "ssl_root_cert_location",
+    "ssl_cert_location",
+    "ssl_key_location",
+    "timeout",
+    "custom_metrics_query",
+    "custom_metrics_config",
+    "enable_ssl",
+    "trust_server_certificate",
+    "pgbouncer",
+    "collect_db_lock_metrics",
+    "collect_bloat_metrics",
+    "show_version",
+    "enable_query_monitoring",
+    "query_monitoring_response_time_threshold",
+    "query_monitoring_count_threshold",
+    "is_rds",
+    "verbose",
+    "pretty",
+    "metrics",
+    "inventory",
+    "events",
+    "metadata",
+    "nri_add_hostname",
+    "nri_cluster",
+    "nri_service",
+    "temp_dir",
+    "cache_ttl",
+  ];
   for (const name of upstream) {
     const o = findFlag(name);
     assert.ok(o, name);

@@ -13,8 +13,12 @@ import { OPTIONS } from "./defaults.ts";
 /** Reads one environment variable (e.g. `Deno.env.get`). */
 export type EnvReader = (name: string) => string | undefined;
 
-/** Variables read by other parts of the collector (log level, default socket directory). */
-const OTHER_ENV_NAMES = ["PGQUERYLENS_LOG_LEVEL", "PGQUERYLENS_SOCKET_DIR"] as const;
+/**
+ * Variables the PostgreSQL driver (postgres.js) reads whatever its options say: PGAPPNAME (the
+ * collector's own application_name always overrides it) and PGTARGETSESSIONATTRS (honoured as
+ * libpq does). Every other PG* variable is shadowed by explicit options and never read.
+ */
+export const DRIVER_ENV_NAMES: readonly string[] = ["PGAPPNAME", "PGTARGETSESSIONATTRS"];
 
 /**
  * Every environment variable the collector may read; the `env` permission of the compiled
@@ -22,7 +26,7 @@ const OTHER_ENV_NAMES = ["PGQUERYLENS_LOG_LEVEL", "PGQUERYLENS_SOCKET_DIR"] as c
  */
 export const ENV_NAMES: readonly string[] = [
   ...OPTIONS.flatMap((o) => (o.env === undefined ? [] : [o.env])),
-  ...OTHER_ENV_NAMES,
+  ...DRIVER_ENV_NAMES,
 ];
 
 /** Raw value of every option whose variable is set and non-empty, by option name. */

@@ -84,6 +84,11 @@ function load(argv: readonly string[], opts: LoadOptions, secrets: Set<string>):
     return undefined;
   };
 
+  // The password file is read first so that no later message can repeat its content.
+  const passwordFile = resolvePasswordFile(winner);
+  const filedPassword = passwordFile && readPasswordFile(passwordFile, opts.readTextFile);
+  if (filedPassword !== undefined) secrets.add(filedPassword);
+
   const config = defaultConfig();
   const origins = new Map<string, string>();
   for (const spec of OPTIONS) {
@@ -92,11 +97,8 @@ function load(argv: readonly string[], opts: LoadOptions, secrets: Set<string>):
     apply(config, spec, won);
     origins.set(spec.name, won.origin);
   }
-
-  const passwordFile = resolvePasswordFile(winner);
-  if (passwordFile !== undefined) {
-    config.password = readPasswordFile(passwordFile, opts.readTextFile);
-    secrets.add(config.password);
+  if (passwordFile !== undefined && filedPassword !== undefined) {
+    config.password = filedPassword;
     origins.set("password", passwordFile.origin);
   }
   return validateConfig(config, (key) => origins.get(key));

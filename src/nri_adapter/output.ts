@@ -48,7 +48,12 @@ export async function writeNri(
 ): Promise<number> {
   const { documents, dropped } = encodeQpmDocuments(snapshot, nriOptionsFromConfig(config));
   if (dropped.length > 0) {
-    logger.log("warn", `NRI output: left out ${dropped.length} value(s) that are not finite numbers: ${describeDropped(dropped)}`);
+    logger.log(
+      "warn",
+      `NRI output: left out ${dropped.length} value(s) that are not finite numbers: ${
+        describeDropped(dropped)
+      }`,
+    );
   }
   for (const doc of documents) await write(doc);
   return documents.length;

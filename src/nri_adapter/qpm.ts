@@ -12,7 +12,12 @@
 
 import { type EventTypeSpec, qpmPublishOrder } from "../core/catalog.ts";
 import type { UnifiedMetrics } from "../core/model.ts";
-import { catalogMetricSet, type DroppedValue, type MetricSet, type SdkAttributeOptions } from "./metric_set.ts";
+import {
+  catalogMetricSet,
+  type DroppedValue,
+  type MetricSet,
+  type SdkAttributeOptions,
+} from "./metric_set.ts";
 import { encodeSamples, type EnvelopeOptions, pgInstanceEntity, PUBLISH_THRESHOLD } from "./v3.ts";
 import { encodeV4Samples } from "./v4.ts";
 

@@ -11,7 +11,7 @@
  */
 
 import type { InstanceInfo } from "../core/model.ts";
-import { compareGoKeys, type GoJsonValue, goJsonStringify } from "./go_json.ts";
+import { compareGoKeys, goJsonStringify, type GoJsonValue } from "./go_json.ts";
 import type { MetricSet } from "./metric_set.ts";
 
 /** `name` of every document. */
@@ -118,7 +118,9 @@ export function encodeV3Document(items: readonly DataItem[], opts: EnvelopeOptio
 
 /** Splits `items` into consecutive batches of at most `size` (an empty input gives no batch). */
 export function batches<T>(items: readonly T[], size: number = PUBLISH_THRESHOLD): T[][] {
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`batch size must be a positive integer, got ${size}`);
+  if (!Number.isInteger(size) || size < 1) {
+    throw new RangeError(`batch size must be a positive integer, got ${size}`);
+  }
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;

@@ -25,7 +25,7 @@
  * @module
  */
 
-import { type GoJsonValue, goJsonStringify } from "./go_json.ts";
+import { goJsonStringify, type GoJsonValue } from "./go_json.ts";
 import type { MetricSet } from "./metric_set.ts";
 import { batches, INTEGRATION_NAME, type Inventory, type NriEntity, PUBLISH_THRESHOLD } from "./v3.ts";
 

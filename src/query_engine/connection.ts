@@ -42,6 +42,11 @@ function sslOptions(cfg: ConnectionConfig, readFile: ReadFile): postgres.Options
   return tls as postgres.Options<never>["ssl"];
 }
 
+/** Seconds to wait before reconnect attempt `retries`: exponential with jitter, capped at 20 s. */
+export function reconnectBackoff(retries: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, 20);
+}
+
 /** Builds postgres.js options for `database` from the configuration. */
 export function connectionOptions(
   cfg: ConnectionConfig,
@@ -55,10 +60,21 @@ export function connectionOptions(
     username: cfg.username,
     password: cfg.password,
     ssl: sslOptions(cfg, readFile),
+    // Every driver default is given explicitly so that no PG* environment variable is consulted
+    // (the collector's env permission covers only the names in ENV_NAMES).
     max: 1,
     idle_timeout: 0,
-    connect_timeout: cfg.timeout > 0 ? cfg.timeout : undefined,
+    connect_timeout: cfg.timeout > 0 ? cfg.timeout : 0,
     prepare: false,
+    sslnegotiation: null,
+    max_lifetime: null,
+    max_pipeline: 100,
+    backoff: reconnectBackoff,
+    keep_alive: 60,
+    debug: false,
+    fetch_types: true,
+    publications: "alltables",
+    target_session_attrs: undefined,
     onnotice: () => {},
     connection: {
       application_name: cfg.session.applicationName,

@@ -62,3 +62,32 @@ export function metricSetsByType(stdout: string): Map<string, MetricSet[]> {
   }
   return out;
 }
+
+/**
+ * Runs the collector in daemon mode for `ms` milliseconds, then sends SIGTERM and waits for it to
+ * exit; the exit code shows whether it stopped cleanly.
+ */
+export async function runCollectorFor(
+  args: string[],
+  env: Record<string, string>,
+  ms: number,
+): Promise<CollectorRun> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-P=collector", "--quiet", "main.ts", ...args],
+    cwd: repoRoot(),
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/root", ...env },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGTERM"), ms);
+  const hardStop = setTimeout(() => child.kill("SIGKILL"), ms + 30_000);
+  try {
+    const out = await child.output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(hardStop);
+  }
+}

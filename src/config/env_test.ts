@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import denoJson from "../../deno.json" with { type: "json" };
+import { OPTIONS } from "./defaults.ts";
+import { ENV_NAMES, readEnv } from "./env.ts";
+
+/** An environment reader that, like the scoped `--allow-env`, refuses names outside ENV_NAMES. */
+function scopedEnv(
+  vars: Record<string, string>,
+): { get: (name: string) => string | undefined; asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    get(name) {
+      if (!ENV_NAMES.includes(name)) throw new Error(`read of ${name} is not permitted`);
+      asked.push(name);
+      return vars[name];
+    },
+  };
+}
+
+Deno.test("ENV_NAMES is exactly the env permission of the collector in deno.json", () => {
+  const permitted: string[] = denoJson.permissions.collector.env;
+  assert.deepEqual([...ENV_NAMES].sort(), [...permitted].sort());
+  assert.equal(new Set(ENV_NAMES).size, ENV_NAMES.length);
+});
+
+Deno.test("ENV_NAMES covers every option's variable", () => {
+  for (const o of OPTIONS) if (o.env !== undefined) assert.ok(ENV_NAMES.includes(o.env), o.env);
+});
+
+Deno.test("readEnv reads only permitted names and maps variables to options", () => {
+  const env = scopedEnv({
+    HOSTNAME: "db1",
+    COLLECTION_LIST: '["shop"]',
+    PRETTY: "true",
+    PGQUERYLENS_MODE: "otel",
+    PGQUERYLENS_STATEMENT_TIMEOUT: "2s",
+    PATH: "/usr/bin",
+  });
+  const values = readEnv(env.get);
+  assert.deepEqual(Object.fromEntries(values), {
+    hostname: "db1",
+    collection_list: '["shop"]',
+    pretty: "true",
+    mode: "otel",
+    statement_timeout: "2s",
+  });
+  assert.ok(!env.asked.includes("PATH"));
+  assert.deepEqual(
+    [...env.asked].sort(),
+    OPTIONS.flatMap((o) => (o.env ? [o.env] : [])).sort(),
+  );
+});
+
+Deno.test("readEnv ignores empty variables", () => {
+  const values = readEnv(scopedEnv({ HOSTNAME: "", PORT: "6432" }).get);
+  assert.deepEqual(Object.fromEntries(values), { port: "6432" });
+});

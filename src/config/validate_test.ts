@@ -1,0 +1,245 @@
+import assert from "node:assert/strict";
+import { defaultConfig } from "./defaults.ts";
+import { type Config, ConfigError } from "./types.ts";
+import {
+  collectionDatabases,
+  MAX_QUERY_COUNT_THRESHOLD,
+  MISSING_CREDENTIALS,
+  parseCollectionList,
+  validateConfig,
+} from "./validate.ts";
+
+function valid(overrides: Partial<Config> = {}): Config {
+  return { ...defaultConfig(), username: "monitor", password: "pw-7731", ...overrides };
+}
+
+function assertConfigError(fn: () => unknown, key: string | undefined, ...parts: string[]): ConfigError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof ConfigError, `expected a ConfigError, got ${caught}`);
+  assert.equal(caught.key, key);
+  for (const part of parts) assert.ok(caught.message.includes(part), `"${caught.message}" lacks "${part}"`);
+  return caught;
+}
+
+Deno.test("a complete default configuration is valid and unchanged", () => {
+  const input = valid();
+  const { config, warnings } = validateConfig(input);
+  assert.deepEqual(config, input);
+  assert.notEqual(config, input);
+  assert.deepEqual(warnings, []);
+});
+
+Deno.test("missing username or password gives upstream's message", () => {
+  const a = assertConfigError(() => validateConfig(valid({ username: "" })), "username", MISSING_CREDENTIALS);
+  assert.equal(a.message, "invalid configuration: must specify a username and password");
+  assertConfigError(() => validateConfig(valid({ password: "" })), "password", MISSING_CREDENTIALS);
+  assertConfigError(() => validateConfig(defaultConfig()), "username", MISSING_CREDENTIALS);
+});
+
+Deno.test("show_version skips the credential and TLS checks", () => {
+  const c = { ...defaultConfig(), showVersion: true, enableSsl: true };
+  assert.equal(validateConfig(c).config.showVersion, true);
+});
+
+Deno.test("TLS without trusting the server needs a root certificate", () => {
+  assertConfigError(
+    () => validateConfig(valid({ enableSsl: true, sslCertLocation: "c", sslKeyLocation: "k" })),
+    "ssl_root_cert_location",
+    "ssl_root_cert_location",
+    "invalid configuration",
+  );
+  const ok = validateConfig(
+    valid({ enableSsl: true, sslRootCertLocation: "root.pem", sslCertLocation: "c", sslKeyLocation: "k" }),
+  );
+  assert.deepEqual(ok.warnings, []);
+  const trusted = validateConfig(valid({ enableSsl: true, trustServerCertificate: true }));
+  assert.equal(trusted.warnings.length, 1);
+  assert.match(trusted.warnings[0], /ssl_cert_location/);
+  assert.deepEqual(validateConfig(valid({ trustServerCertificate: true })).warnings, []);
+});
+
+Deno.test("port must be an integer from 1 to 65535", () => {
+  for (const port of ["0", "65536", "abc", "", "-1", "5432x", "1.5"]) {
+    assertConfigError(() => validateConfig(valid({ port })), "port", "port", "1 to 65535");
+  }
+  assert.equal(validateConfig(valid({ port: "1" })).config.port, "1");
+  assert.equal(validateConfig(valid({ port: "65535" })).config.port, "65535");
+});
+
+Deno.test("messages name where the value came from", () => {
+  assertConfigError(
+    () =>
+      validateConfig(
+        valid({ port: "70000" }),
+        (key) => key === "port" ? "environment variable PORT" : undefined,
+      ),
+    "port",
+    "port (environment variable PORT): must be an integer from 1 to 65535",
+  );
+});
+
+Deno.test("timeout must be a whole number >= 0", () => {
+  assert.equal(validateConfig(valid({ timeout: 0 })).config.timeout, 0);
+  assertConfigError(() => validateConfig(valid({ timeout: -1 })), "timeout", "timeout");
+  assertConfigError(() => validateConfig(valid({ timeout: 1.5 })), "timeout", "timeout");
+});
+
+Deno.test("hostname, database, temp_dir and application_name must not be empty", () => {
+  assertConfigError(() => validateConfig(valid({ hostname: "" })), "hostname", "hostname");
+  assertConfigError(() => validateConfig(valid({ database: "" })), "database", "database");
+  assertConfigError(() => validateConfig(valid({ tempDir: "" })), "temp_dir", "temp_dir");
+  const c = valid();
+  c.session.applicationName = "";
+  assertConfigError(() => validateConfig(c), "application_name", "application_name");
+});
+
+Deno.test("a long application_name is accepted with a warning", () => {
+  const c = valid();
+  c.session.applicationName = "x".repeat(64);
+  assert.match(validateConfig(c).warnings[0], /application_name .* 63 bytes/);
+});
+
+Deno.test("query_monitoring_count_threshold: negative becomes 20, above 30 becomes 30, 0 stays", () => {
+  const neg = validateConfig(valid({ queryMonitoringCountThreshold: -5 }));
+  assert.equal(neg.config.queryMonitoringCountThreshold, 20);
+  assert.equal(neg.warnings.length, 1);
+  assert.match(neg.warnings[0], /query_monitoring_count_threshold -5/);
+  const high = validateConfig(valid({ queryMonitoringCountThreshold: 31 }));
+  assert.equal(high.config.queryMonitoringCountThreshold, MAX_QUERY_COUNT_THRESHOLD);
+  assert.equal(MAX_QUERY_COUNT_THRESHOLD, 30);
+  assert.match(high.warnings[0], /query_monitoring_count_threshold 31/);
+  for (const kept of [0, 30]) {
+    const r = validateConfig(valid({ queryMonitoringCountThreshold: kept }));
+    assert.equal(r.config.queryMonitoringCountThreshold, kept);
+    assert.deepEqual(r.warnings, []);
+  }
+});
+
+Deno.test("query_monitoring_response_time_threshold: negative becomes 1, 0 stays", () => {
+  const neg = validateConfig(valid({ queryMonitoringResponseTimeThreshold: -1 }));
+  assert.equal(neg.config.queryMonitoringResponseTimeThreshold, 1);
+  assert.match(neg.warnings[0], /query_monitoring_response_time_threshold -1/);
+  assert.equal(
+    validateConfig(valid({ queryMonitoringResponseTimeThreshold: 0 })).config
+      .queryMonitoringResponseTimeThreshold,
+    0,
+  );
+  assertConfigError(
+    () => validateConfig(valid({ queryMonitoringResponseTimeThreshold: 0.5 })),
+    "query_monitoring_response_time_threshold",
+    "query_monitoring_response_time_threshold",
+  );
+});
+
+Deno.test("collection_list must parse", () => {
+  for (const bad of ["", "[1]", '"shop"', "{", '{"db":["x"]}', "all databases", "42"]) {
+    assertConfigError(
+      () => validateConfig(valid({ collectionList: bad })),
+      "collection_list",
+      "collection_list",
+      "failed to parse collection list",
+    );
+  }
+});
+
+Deno.test("ignore lists must be arrays of strings", () => {
+  assertConfigError(
+    () => validateConfig(valid({ collectionIgnoreDatabaseList: [1] as unknown as string[] })),
+    "collection_ignore_database_list",
+    "collection_ignore_database_list",
+  );
+  assertConfigError(
+    () => validateConfig(valid({ collectionIgnoreTableList: "x" as unknown as string[] })),
+    "collection_ignore_table_list",
+    "collection_ignore_table_list",
+  );
+});
+
+Deno.test("mode, nri_protocol and interval are checked", () => {
+  assertConfigError(
+    () => validateConfig(valid({ mode: "prometheus" as Config["mode"] })),
+    "mode",
+    "mode",
+    "prometheus",
+  );
+  assertConfigError(() => validateConfig(valid({ nriProtocol: 2 as 3 })), "nri_protocol", "nri_protocol");
+  for (const intervalSeconds of [0, -1, Infinity, NaN]) {
+    assertConfigError(() => validateConfig(valid({ intervalSeconds })), "interval", "interval");
+  }
+  assert.equal(validateConfig(valid({ intervalSeconds: 0.5 })).config.intervalSeconds, 0.5);
+});
+
+Deno.test("cache_ttl must be >= 0", () => {
+  assertConfigError(() => validateConfig(valid({ cacheTtlSeconds: -1 })), "cache_ttl", "cache_ttl");
+  assert.equal(validateConfig(valid({ cacheTtlSeconds: 0 })).config.cacheTtlSeconds, 0);
+});
+
+Deno.test("session, explain and sampling settings are checked", () => {
+  const cases: [string, (c: Config) => void][] = [
+    ["statement_timeout", (c) => c.session.statementTimeoutMs = 0],
+    ["statement_timeout", (c) => c.session.statementTimeoutMs = 2.5],
+    ["lock_timeout", (c) => c.session.lockTimeoutMs = -1],
+    ["explain.timeout_ms", (c) => c.explain.timeoutMs = 0],
+    ["explain.max_per_cycle", (c) => c.explain.maxPerCycle = -1],
+    ["explain.cache_ttl_seconds", (c) => c.explain.cacheTtlSeconds = -1],
+    ["activity_sampling.interval_ms", (c) => c.activitySampling.intervalMs = 0],
+    ["activity_sampling.samples", (c) => c.activitySampling.samples = 0],
+  ];
+  for (const [key, change] of cases) {
+    const c = valid();
+    change(c);
+    assertConfigError(() => validateConfig(c), key, key);
+  }
+  const zero = valid();
+  zero.explain.maxPerCycle = 0;
+  zero.explain.cacheTtlSeconds = 0;
+  assert.equal(validateConfig(zero).config.explain.maxPerCycle, 0);
+});
+
+Deno.test("parseCollectionList reads ALL in any case", () => {
+  for (const all of ["ALL", "all", "All", " aLl "]) {
+    assert.deepEqual(parseCollectionList(all), { kind: "all" });
+  }
+});
+
+Deno.test("parseCollectionList reads an array of database names", () => {
+  assert.deepEqual(parseCollectionList('["postgres","shop"]'), {
+    kind: "databases",
+    names: ["postgres", "shop"],
+  });
+  assert.deepEqual(parseCollectionList("[]"), { kind: "databases", names: [] });
+});
+
+Deno.test("parseCollectionList reads the object form, null counting as empty", () => {
+  const raw = '{"postgres":{"public":{"pg_table1":["pg_index1","pg_index2"],"pg_table2":[]}},' +
+    '"shop":null,"crm":{"sales":null,"s":{"t":null}}}';
+  assert.deepEqual(parseCollectionList(raw), {
+    kind: "explicit",
+    databases: {
+      postgres: { public: { pg_table1: ["pg_index1", "pg_index2"], pg_table2: [] } },
+      shop: {},
+      crm: { sales: {}, s: { t: [] } },
+    },
+  });
+  assert.deepEqual(parseCollectionList("{}"), { kind: "explicit", databases: {} });
+});
+
+Deno.test("parseCollectionList says what is wrong", () => {
+  assertConfigError(() => parseCollectionList('{"db":{"s":{"t":[1]}}}'), "collection_list", 'table "t"');
+  assertConfigError(() => parseCollectionList('{"db":{"s":["t"]}}'), "collection_list", 'schema "s"');
+  assertConfigError(() => parseCollectionList('{"db":"x"}'), "collection_list", 'database "db"');
+  assertConfigError(() => parseCollectionList('["a", 2]'), "collection_list", "only strings");
+  assertConfigError(() => parseCollectionList("null"), "collection_list", "failed to parse collection list");
+});
+
+Deno.test("collectionDatabases lists names without the ignored ones", () => {
+  assert.equal(collectionDatabases(parseCollectionList("ALL"), ["x"]), "all");
+  assert.deepEqual(collectionDatabases(parseCollectionList('["a","b","a"]'), ["b"]), ["a"]);
+  assert.deepEqual(collectionDatabases(parseCollectionList('{"a":{},"azure_sys":{}}'), ["azure_sys"]), ["a"]);
+  assert.deepEqual(collectionDatabases(parseCollectionList("{}")), []);
+});

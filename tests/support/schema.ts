@@ -1,0 +1,137 @@
+/**
+ * Validation of the collector's stdout against the draft-07 schemas in `tests/schemas/`.
+ *
+ * A protocol v3 document holding one QPM event type is checked against that type's schema (which
+ * refuses any key beyond nri-postgresql's); any other v3 document against the base schema; a
+ * protocol v4 document against the v4 schema.
+ *
+ * @module
+ */
+
+import { Ajv, type ErrorObject } from "ajv";
+import formats from "ajv-formats";
+import base from "../schemas/base.schema.json" with { type: "json" };
+import blockingSessions from "../schemas/blocking-sessions.schema.json" with { type: "json" };
+import executionPlan from "../schemas/execution-plan.schema.json" with { type: "json" };
+import individualQueries from "../schemas/individual-queries.schema.json" with { type: "json" };
+import envelope from "../schemas/qpm-envelope.schema.json" with { type: "json" };
+import slowQueries from "../schemas/slow-queries.schema.json" with { type: "json" };
+import v4 from "../schemas/v4.schema.json" with { type: "json" };
+import waitEvents from "../schemas/wait-events.schema.json" with { type: "json" };
+
+/** Schema file of each QPM event type. */
+export const QPM_SCHEMAS: Readonly<Record<string, string>> = {
+  PostgresSlowQueries: "slow-queries.schema.json",
+  PostgresWaitEvents: "wait-events.schema.json",
+  PostgresBlockingSessions: "blocking-sessions.schema.json",
+  PostgresIndividualQueries: "individual-queries.schema.json",
+  PostgresExecutionPlanMetrics: "execution-plan.schema.json",
+};
+
+/** Schema file of non-QPM v3 documents. */
+export const BASE_SCHEMA = "base.schema.json";
+/** Schema file of v4 documents. */
+export const V4_SCHEMA = "v4.schema.json";
+
+/** Outcome of validating one document. */
+export interface DocumentValidation {
+  /** Schema file the document was checked against (`"none"` when none could be chosen). */
+  schema: string;
+  /** One line per problem (`<JSON pointer> <message>`); empty when the document is valid. */
+  errors: string[];
+}
+
+/** One document found on stdout. */
+export interface ParsedDoc {
+  /** 1-based line where the document starts. */
+  line: number;
+  /** The document's text (several lines for pretty output). */
+  text: string;
+  /** The parsed document. */
+  doc: unknown;
+  /** Schema file it was validated against. */
+  schema: string;
+}
+
+const ajv = new Ajv({ strict: false, allErrors: true });
+// The package is CommonJS: its default export is the module object, whose `default` is the plugin.
+formats.default(ajv);
+for (
+  const schema of [envelope, slowQueries, waitEvents, blockingSessions, individualQueries, executionPlan, base, v4]
+) {
+  ajv.addSchema(schema);
+}
+
+/** Validates one parsed document against the schema its content calls for. */
+export function validateDocument(doc: unknown): DocumentValidation {
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    return { schema: "none", errors: ["/ must be a JSON object (one protocol document)"] };
+  }
+  const record = doc as Record<string, unknown>;
+  const chosen = record.protocol_version === "4" ? { schema: V4_SCHEMA } : chooseV3Schema(record);
+  if ("errors" in chosen) return chosen;
+  const validate = ajv.getSchema(chosen.schema);
+  if (!validate) throw new Error(`schema ${chosen.schema} is not loaded`);
+  if (validate(doc)) return { schema: chosen.schema, errors: [] };
+  const errors = (validate.errors ?? []).map((e: ErrorObject) => {
+    const extra = e.keyword === "additionalProperties"
+      ? ` (${(e.params as { additionalProperty: string }).additionalProperty})`
+      : "";
+    return `${e.instancePath || "/"} ${e.message ?? e.keyword}${extra}`;
+  });
+  return { schema: chosen.schema, errors };
+}
+
+/**
+ * Splits `stdout` into documents (one per line; a pretty document runs from a line `{` to a line
+ * `}`), parses and validates each, and returns them. Throws one error listing every problem: text
+ * that is not JSON, stdout not ending in a newline, and each schema violation.
+ */
+export function assertValidDocuments(stdout: string): ParsedDoc[] {
+  const problems: string[] = [];
+  const docs: ParsedDoc[] = [];
+  if (stdout.length > 0 && !stdout.endsWith("\n")) problems.push("stdout does not end with a newline");
+  const lines = stdout.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  for (let i = 0; i < lines.length; i++) {
+    const start = i;
+    let text = lines[i];
+    if (text === "{") {
+      while (i + 1 < lines.length && lines[i] !== "}") text += "\n" + lines[++i];
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (e) {
+      problems.push(`line ${start + 1}: not JSON (${(e as Error).message}): ${text.slice(0, 120)}`);
+      continue;
+    }
+    const result = validateDocument(doc);
+    for (const err of result.errors) problems.push(`line ${start + 1} [${result.schema}]: ${err}`);
+    docs.push({ line: start + 1, text, doc, schema: result.schema });
+  }
+  if (problems.length > 0) {
+    throw new Error(`${problems.length} problem(s) in stdout:\n${problems.join("\n")}`);
+  }
+  return docs;
+}
+
+function chooseV3Schema(doc: Record<string, unknown>): { schema: string } | DocumentValidation {
+  const types = new Set<string>();
+  for (const item of Array.isArray(doc.data) ? doc.data : []) {
+    const metrics = (item as { metrics?: unknown })?.metrics;
+    for (const set of Array.isArray(metrics) ? metrics : []) {
+      const t = (set as { event_type?: unknown })?.event_type;
+      if (typeof t === "string") types.add(t);
+    }
+  }
+  const qpm = [...types].filter((t) => t in QPM_SCHEMAS);
+  if (qpm.length === 0) return { schema: BASE_SCHEMA };
+  if (types.size === 1) return { schema: QPM_SCHEMAS[qpm[0]] };
+  return {
+    schema: "none",
+    errors: [
+      `/ mixes event types ${[...types].sort().join(", ")}: a QPM document holds exactly one QPM event type`,
+    ],
+  };
+}
