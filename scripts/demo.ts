@@ -11,7 +11,12 @@
 
 import { startCluster } from "../tests/support/cluster.ts";
 import { clusterEnv, runCollectorProcess } from "../tests/support/collector.ts";
-import { holdRowLock, runSlowStatements, setupWorkloadSchema, startBackgroundWaits } from "../tests/support/workload.ts";
+import {
+  holdRowLock,
+  runSlowStatements,
+  setupWorkloadSchema,
+  startBackgroundWaits,
+} from "../tests/support/workload.ts";
 
 const CONFIGURED_BY = ["HOSTNAME", "PGQUERYLENS_CONFIG"];
 const CONFIG_FLAGS = /^--?(hostname|config)(=|$)/;
@@ -33,7 +38,10 @@ async function passThrough(args: string[]): Promise<number> {
 
 async function demo(args: string[]): Promise<number> {
   console.error("[INFO] no server configured: starting an embedded throwaway PostgreSQL 15 with a workload");
-  await using cluster = await startCluster({ name: "demo", preload: ["pg_stat_statements", "pg_wait_sampling"] });
+  await using cluster = await startCluster({
+    name: "demo",
+    preload: ["pg_stat_statements", "pg_wait_sampling"],
+  });
   await cluster.createExtension("postgres", "pg_stat_statements");
   await cluster.createExtension("postgres", "pg_wait_sampling");
   await cluster.createDatabase("shop");

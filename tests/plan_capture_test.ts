@@ -49,14 +49,25 @@ Deno.test("hostile texts are refused or explained without effect", async () => {
     CREATE TABLE side_effects (n int);
     CREATE FUNCTION bump() RETURNS int LANGUAGE sql VOLATILE AS 'INSERT INTO side_effects VALUES (1) RETURNING 1';`);
   const conns = new ConnectionManager(connConfig(cluster.port, cluster.password));
-  const capture = new PlanCapture(conns, new CapabilityCache(), { timeoutMs: 2000, maxPerCycle: 100, cacheTtlSeconds: 60 });
+  const capture = new PlanCapture(conns, new CapabilityCache(), {
+    timeoutMs: 2000,
+    maxPerCycle: 100,
+    cacheTtlSeconds: 60,
+  });
   capture.beginCycle();
   try {
     for (const text of HOSTILE) {
       const r = await capture.planFor("postgres", text);
       assert.equal(r.ok, false, `must refuse: ${text}`);
     }
-    for (const text of ["delete from t", "update t set v = 'x'", "insert into t values (1000, 'n')", "select bump() from t"]) {
+    for (
+      const text of [
+        "delete from t",
+        "update t set v = 'x'",
+        "insert into t values (1000, 'n')",
+        "select bump() from t",
+      ]
+    ) {
       const r = await capture.planFor("postgres", text);
       assert.ok(r.ok, `${text}: ${!r.ok && r.reason}`);
     }
@@ -77,7 +88,10 @@ Deno.test("the extended protocol refuses a second statement even past the parser
   await admin.unsafe("CREATE TABLE t (id int)");
   const conns = new ConnectionManager(connConfig(cluster.port, cluster.password));
   try {
-    await assert.rejects(() => runExplain(conns.sql("postgres"), "select 1; drop table t", 0, 15, 2000), /multiple commands|cannot insert/);
+    await assert.rejects(
+      () => runExplain(conns.sql("postgres"), "select 1; drop table t", 0, 15, 2000),
+      /multiple commands|cannot insert/,
+    );
     const [{ ok }] = await admin`SELECT to_regclass('t') IS NOT NULL AS ok`;
     assert.equal(ok, true);
   } finally {
@@ -92,7 +106,11 @@ Deno.test("parameterized texts get a generic plan on every server of the matrix"
       await cluster.sql().unsafe(`CREATE TABLE t (id int primary key, v text);
         INSERT INTO t SELECT g, 'v' FROM generate_series(1, 1000) g; ANALYZE t;`);
       const conns = new ConnectionManager(connConfig(cluster.port, cluster.password));
-      const capture = new PlanCapture(conns, new CapabilityCache(), { timeoutMs: 2000, maxPerCycle: 10, cacheTtlSeconds: 60 });
+      const capture = new PlanCapture(conns, new CapabilityCache(), {
+        timeoutMs: 2000,
+        maxPerCycle: 10,
+        cacheTtlSeconds: 60,
+      });
       capture.beginCycle();
       try {
         const r = await capture.planFor("postgres", "SELECT v FROM t WHERE id = $1 AND v <> $2");
@@ -112,7 +130,11 @@ Deno.test("parameterized texts get a generic plan on every server of the matrix"
 Deno.test("failures are cached and the per-cycle budget is enforced", async () => {
   await using cluster = await startCluster({ name: "plancap3" });
   const conns = new ConnectionManager(connConfig(cluster.port, cluster.password));
-  const capture = new PlanCapture(conns, new CapabilityCache(), { timeoutMs: 2000, maxPerCycle: 2, cacheTtlSeconds: 60 });
+  const capture = new PlanCapture(conns, new CapabilityCache(), {
+    timeoutMs: 2000,
+    maxPerCycle: 2,
+    cacheTtlSeconds: 60,
+  });
   capture.beginCycle();
   try {
     const a = await capture.planFor("postgres", "select * from missing_table");

@@ -9,7 +9,12 @@ import { startCluster } from "./support/cluster.ts";
 import { clusterEnv, metricSetsByType, runCollectorProcess } from "./support/collector.ts";
 import { assertValidDocuments } from "./support/schema.ts";
 import { matrixServers } from "./support/servers.ts";
-import { holdRowLock, runSlowStatements, setupWorkloadSchema, startBackgroundWaits } from "./support/workload.ts";
+import {
+  holdRowLock,
+  runSlowStatements,
+  setupWorkloadSchema,
+  startBackgroundWaits,
+} from "./support/workload.ts";
 
 const TYPES = [
   "PostgresWaitEvents",
@@ -22,7 +27,11 @@ const TYPES = [
 Deno.test("QPM on the version matrix with pg_stat_statements only", async (t) => {
   for (const server of matrixServers()) {
     await t.step(server.id, async () => {
-      await using cluster = await startCluster({ name: `qpm-${server.id}`, server, preload: ["pg_stat_statements"] });
+      await using cluster = await startCluster({
+        name: `qpm-${server.id}`,
+        server,
+        preload: ["pg_stat_statements"],
+      });
       await cluster.createExtension("postgres", "pg_stat_statements");
       await cluster.createDatabase("shop");
       await setupWorkloadSchema(cluster, "shop");
@@ -39,11 +48,17 @@ Deno.test("QPM on the version matrix with pg_stat_statements only", async (t) =>
         assert.equal(run.code, 0, run.stderr);
         assertValidDocuments(run.stdout);
         const sets = metricSetsByType(run.stdout);
-        for (const type of TYPES) assert.ok(sets.get(type)?.length, `${server.id}: no ${type}\n${run.stderr}`);
+        for (const type of TYPES) {
+          assert.ok(sets.get(type)?.length, `${server.id}: no ${type}\n${run.stderr}`);
+        }
         const blocking = sets.get("PostgresBlockingSessions")!;
         const row = blocking.find((b) => b.blocked_pid === lock.blockedPid);
         assert.ok(row, `${server.id}: blocked pid ${lock.blockedPid} missing`);
-        assert.equal("blocked_query_id" in row, cluster.major >= 14, "query ids only where pg_stat_activity has them");
+        assert.equal(
+          "blocked_query_id" in row,
+          cluster.major >= 14,
+          "query ids only where pg_stat_activity has them",
+        );
         assert.ok(sets.get("PostgresWaitEvents")!.some((w) => w.wait_category === "Locks"));
       } finally {
         await lock.release();

@@ -17,10 +17,18 @@ Deno.test("missing capabilities are reported once each and other data flows", as
   await setupWorkloadSchema(cluster, "shop");
   await cluster.createRole("plain", "pw-plain");
   await cluster.sql("shop").unsafe("GRANT SELECT ON orders TO plain");
-  const own = postgres({ host: cluster.host, port: cluster.port, username: "plain", password: "pw-plain", database: "shop" });
+  const own = postgres({
+    host: cluster.host,
+    port: cluster.port,
+    username: "plain",
+    password: "pw-plain",
+    database: "shop",
+  });
   try {
     for (let i = 0; i < 3; i++) {
-      await own.unsafe(`/* plain_role_statement */ SELECT count(*) FROM orders CROSS JOIN pg_sleep(0.01) WHERE amount > ${i}`);
+      await own.unsafe(
+        `/* plain_role_statement */ SELECT count(*) FROM orders CROSS JOIN pg_sleep(0.01) WHERE amount > ${i}`,
+      );
     }
   } finally {
     await own.end();

@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { startCluster } from "./support/cluster.ts";
 import { clusterEnv, metricSetsByType, runCollectorProcess } from "./support/collector.ts";
 import { assertValidDocuments } from "./support/schema.ts";
-import { holdRowLock, runSlowStatements, setupWorkloadSchema, startBackgroundWaits } from "./support/workload.ts";
+import {
+  holdRowLock,
+  runSlowStatements,
+  setupWorkloadSchema,
+  startBackgroundWaits,
+} from "./support/workload.ts";
 
 const QPM_TYPES = [
   "PostgresWaitEvents",
@@ -53,14 +58,20 @@ Deno.test("QPM on PostgreSQL 15 with pg_stat_statements and pg_wait_sampling", a
       assert.ok(row, JSON.stringify(rows));
       assert.equal(row.blocking_pid, lock.blockingPid);
       assert.equal(row.database_name, "shop");
-      assert.match(String(row.blocked_query), /UPDATE orders SET amount = amount \+ \$1 WHERE id = \$2|UPDATE orders/i);
+      assert.match(
+        String(row.blocked_query),
+        /UPDATE orders SET amount = amount \+ \$1 WHERE id = \$2|UPDATE orders/i,
+      );
       assert.match(String(row.blocked_query_start), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
       assert.ok(!String(row.blocked_query).includes("amount+1"), "literals must not leak");
     });
 
     await t.step("slow queries come from the workload, never from the collector itself", () => {
       const rows = sets.get("PostgresSlowQueries")!;
-      assert.ok(rows.some((r) => String(r.query_text).includes("pgql_workload:")), JSON.stringify(rows.slice(0, 3)));
+      assert.ok(
+        rows.some((r) => String(r.query_text).includes("pgql_workload:")),
+        JSON.stringify(rows.slice(0, 3)),
+      );
       for (const r of rows) {
         assert.ok(!String(r.query_text).includes("pgquerylens"), String(r.query_text));
         assert.equal(r.database_name, "shop");
@@ -73,7 +84,10 @@ Deno.test("QPM on PostgreSQL 15 with pg_stat_statements and pg_wait_sampling", a
 
     await t.step("wait events include the lock wait of the blocked update", () => {
       const rows = sets.get("PostgresWaitEvents")!;
-      assert.ok(rows.some((r) => r.wait_category === "Locks" && String(r.wait_event_name).startsWith("Lock:")), JSON.stringify(rows));
+      assert.ok(
+        rows.some((r) => r.wait_category === "Locks" && String(r.wait_event_name).startsWith("Lock:")),
+        JSON.stringify(rows),
+      );
     });
 
     await t.step("individual queries and their plans share plan ids", () => {

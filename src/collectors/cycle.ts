@@ -40,7 +40,13 @@ export class Collector {
   /** Runs one cycle. Connection failures are reported in the snapshot's issues, never thrown. */
   async collect(): Promise<UnifiedMetrics> {
     const cfg = this.#config;
-    const snap = emptySnapshot({ host: cfg.hostname, port: cfg.port, serverVersionNum: 0, majorVersion: 0, serverVersion: "" });
+    const snap = emptySnapshot({
+      host: cfg.hostname,
+      port: cfg.port,
+      serverVersionNum: 0,
+      majorVersion: 0,
+      serverVersion: "",
+    });
     const report = (issue: UnifiedMetrics["issues"][number]) => {
       snap.issues.push(issue);
       this.#issues.report(issue);
@@ -55,16 +61,33 @@ export class Collector {
       const selection = collectionDatabases(parseCollectionList(cfg.collectionList));
       const databases = await resolveDatabases(sql, selection, cfg.collectionIgnoreDatabaseList);
       if (databases.length === 0) {
-        report({ component: "qpm", cause: "no_databases", severity: "warning", message: "No databases found: COLLECTION_LIST names no database to monitor" });
+        report({
+          component: "qpm",
+          cause: "no_databases",
+          severity: "warning",
+          message: "No databases found: COLLECTION_LIST names no database to monitor",
+        });
         return snap;
       }
       await collectQpm(
-        { config: cfg, connections: this.#connections, capabilities: this.#caps, plans: this.#plans, texts: this.#texts, report },
+        {
+          config: cfg,
+          connections: this.#connections,
+          capabilities: this.#caps,
+          plans: this.#plans,
+          texts: this.#texts,
+          report,
+        },
         snap,
         databases,
       );
     } catch (e) {
-      report({ component: "connection", cause: `error:${(e as Error).message}`, severity: "error", message: `cannot collect from ${cfg.hostname}:${cfg.port}/${cfg.database}: ${(e as Error).message}` });
+      report({
+        component: "connection",
+        cause: `error:${(e as Error).message}`,
+        severity: "error",
+        message: `cannot collect from ${cfg.hostname}:${cfg.port}/${cfg.database}: ${(e as Error).message}`,
+      });
     }
     return snap;
   }

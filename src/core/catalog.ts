@@ -52,7 +52,13 @@ export const SLOW_QUERIES: EventTypeSpec<SlowQuery> = {
   eventType: "PostgresSlowQueries",
   source: "slowQueries",
   fields: [
-    { field: "queryId", nri: "query_id", type: "attribute", required: true, description: "query id (decimal)" },
+    {
+      field: "queryId",
+      nri: "query_id",
+      type: "attribute",
+      required: true,
+      description: "query id (decimal)",
+    },
     {
       field: "queryText",
       nri: "query_text",
@@ -60,7 +66,13 @@ export const SLOW_QUERIES: EventTypeSpec<SlowQuery> = {
       required: true,
       description: "normalized text, at most 4095 characters",
     },
-    { field: "databaseName", nri: "database_name", type: "attribute", required: true, description: "database" },
+    {
+      field: "databaseName",
+      nri: "database_name",
+      type: "attribute",
+      required: true,
+      description: "database",
+    },
     { field: "schemaName", nri: "schema_name", type: "attribute", required: false, description: "schema" },
     {
       field: "executionCount",
@@ -148,9 +160,27 @@ export const WAIT_EVENTS: EventTypeSpec<WaitEvent> = {
       required: true,
       description: "collection time (UTC)",
     },
-    { field: "queryId", nri: "query_id", type: "attribute", required: true, description: "query id (decimal)" },
-    { field: "queryText", nri: "query_text", type: "attribute", required: true, description: "normalized text" },
-    { field: "databaseName", nri: "database_name", type: "attribute", required: true, description: "database" },
+    {
+      field: "queryId",
+      nri: "query_id",
+      type: "attribute",
+      required: true,
+      description: "query id (decimal)",
+    },
+    {
+      field: "queryText",
+      nri: "query_text",
+      type: "attribute",
+      required: true,
+      description: "normalized text",
+    },
+    {
+      field: "databaseName",
+      nri: "database_name",
+      type: "attribute",
+      required: true,
+      description: "database",
+    },
   ],
 };
 
@@ -188,7 +218,13 @@ export const BLOCKING_SESSIONS: EventTypeSpec<BlockingSession> = {
       required: true,
       description: "start of the waiting statement (RFC 3339)",
     },
-    { field: "databaseName", nri: "database_name", type: "attribute", required: true, description: "database" },
+    {
+      field: "databaseName",
+      nri: "database_name",
+      type: "attribute",
+      required: true,
+      description: "database",
+    },
     {
       field: "blockingPid",
       nri: "blocking_pid",
@@ -226,9 +262,27 @@ export const INDIVIDUAL_QUERIES: EventTypeSpec<IndividualQuery> = {
   eventType: "PostgresIndividualQueries",
   source: "individualQueries",
   fields: [
-    { field: "queryText", nri: "query_text", type: "attribute", required: true, description: "normalized text" },
-    { field: "queryId", nri: "query_id", type: "attribute", required: true, description: "query id (decimal)" },
-    { field: "databaseName", nri: "database_name", type: "attribute", required: true, description: "database" },
+    {
+      field: "queryText",
+      nri: "query_text",
+      type: "attribute",
+      required: true,
+      description: "normalized text",
+    },
+    {
+      field: "queryId",
+      nri: "query_id",
+      type: "attribute",
+      required: true,
+      description: "query id (decimal)",
+    },
+    {
+      field: "databaseName",
+      nri: "database_name",
+      type: "attribute",
+      required: true,
+      description: "database",
+    },
     { field: "planId", nri: "plan_id", type: "attribute", required: true, description: "plan shape hash" },
     {
       field: "cpuTimeMs",
@@ -286,7 +340,13 @@ export const EXECUTION_PLANS: EventTypeSpec<PlanNode> = {
       required: false,
       description: "scan direction or empty",
     },
-    { field: "indexName", nri: "index_name", type: "attribute", required: false, description: "index or empty" },
+    {
+      field: "indexName",
+      nri: "index_name",
+      type: "attribute",
+      required: false,
+      description: "index or empty",
+    },
     {
       field: "relationName",
       nri: "relation_name",
@@ -302,7 +362,13 @@ export const EXECUTION_PLANS: EventTypeSpec<PlanNode> = {
       required: true,
       description: "estimated startup cost",
     },
-    { field: "totalCost", nri: "total_cost", type: "gauge", required: true, description: "estimated total cost" },
+    {
+      field: "totalCost",
+      nri: "total_cost",
+      type: "gauge",
+      required: true,
+      description: "estimated total cost",
+    },
     {
       field: "planRows",
       nri: "plan_rows",
@@ -330,8 +396,20 @@ export const EXECUTION_PLANS: EventTypeSpec<PlanNode> = {
       unit: "{row}",
       description: "rows removed by filter (0 without ANALYZE)",
     },
-    { field: "databaseName", nri: "database_name", type: "attribute", required: true, description: "database" },
-    { field: "queryId", nri: "query_id", type: "attribute", required: true, description: "query id (decimal)" },
+    {
+      field: "databaseName",
+      nri: "database_name",
+      type: "attribute",
+      required: true,
+      description: "database",
+    },
+    {
+      field: "queryId",
+      nri: "query_id",
+      type: "attribute",
+      required: true,
+      description: "query id (decimal)",
+    },
     {
       field: "planId",
       nri: "plan_id",

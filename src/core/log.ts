@@ -50,7 +50,11 @@ export class IssueReporter {
     this.#counts.set(issue.component, (this.#counts.get(issue.component) ?? 0) + 1);
     if (this.#seen.has(key)) return;
     this.#seen.add(key);
-    const level: LogLevel = issue.severity === "error" ? "error" : issue.severity === "debug" ? "debug" : "warn";
+    const level: LogLevel = issue.severity === "error"
+      ? "error"
+      : issue.severity === "debug"
+      ? "debug"
+      : "warn";
     this.#logger.log(level, `${issue.component}: ${issue.message}`);
   }
 

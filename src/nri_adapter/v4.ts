@@ -83,12 +83,15 @@ export interface V4Options {
   intervalMs: number;
 }
 
-/** The v4 entity: `{"name","type","displayName","metadata"}`; identifying attributes go to metadata. */
+/**
+ * The v4 entity, as the v4 SDK writes it: `{"name","displayName","type","metadata"}`; identifying
+ * attributes go to `metadata`.
+ */
 export function v4EntityJson(entity: NriEntity): GoJsonValue {
   return {
     name: entity.name,
-    type: entity.type,
     displayName: entity.name,
+    type: entity.type,
     metadata: new Map(entity.idAttributes.map((a) => [a.key, a.value])),
   };
 }
@@ -111,10 +114,13 @@ export function encodeV4Document(items: readonly V4DataItem[], opts: V4Options):
       attributes: item.commonAttributes ?? new Map(),
     },
     metrics: (item.metrics ?? []).map((m) => {
-      const out: Record<string, GoJsonValue> = { name: m.name, type: m.type, value: m.value };
+      const out: Record<string, GoJsonValue> = {};
       if (m.timestamp !== undefined) out.timestamp = m.timestamp;
-      if (m.intervalMs !== undefined) out["interval.ms"] = m.intervalMs;
+      out.name = m.name;
+      out.type = m.type;
       out.attributes = m.attributes;
+      if (m.intervalMs !== undefined) out["interval.ms"] = m.intervalMs;
+      out.value = m.value;
       return out;
     }),
     entity: v4EntityJson(item.entity),

@@ -30,8 +30,11 @@ export interface Capabilities {
   serverVersion: string;
   /** Extensions created in the connected database. */
   extensions: Map<string, ExtensionInfo>;
-  /** Entries of `shared_preload_libraries`. */
-  preloaded: string[];
+  /**
+   * Entries of `shared_preload_libraries`, or undefined when the role may not read it (it needs
+   * pg_read_all_settings).
+   */
+  preloaded?: string[];
   /** The role is a superuser. */
   superuser: boolean;
   /** The role can read all statistics (superuser or member of pg_read_all_stats). */
@@ -55,7 +58,7 @@ export async function probeCapabilities(sql: Sql): Promise<Capabilities> {
   const [base] = await sql.unsafe(
     `${MARKER} SELECT pg_backend_pid() AS pid, current_setting('server_version') AS sv,
        current_setting('server_version_num')::int AS svn,
-       current_setting('shared_preload_libraries') AS preload,
+       (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS preload,
        r.rolsuper AS superuser, r.rolname AS role,
        (r.rolsuper OR pg_has_role(r.oid, 'pg_read_all_stats', 'USAGE')) AS read_all_stats,
        current_setting('compute_query_id', true) AS compute_query_id,
@@ -92,7 +95,9 @@ export async function probeCapabilities(sql: Sql): Promise<Capabilities> {
     version,
     serverVersion: String(base.sv),
     extensions,
-    preloaded: String(base.preload).split(",").map((s) => s.trim()).filter(Boolean),
+    preloaded: base.preload === null
+      ? undefined
+      : String(base.preload).split(",").map((s) => s.trim()).filter(Boolean),
     superuser: Boolean(base.superuser),
     readAllStats: Boolean(base.read_all_stats),
     role: String(base.role),

@@ -53,7 +53,7 @@ export function connectionOptions(
   database: string,
   readFile: ReadFile = Deno.readTextFileSync,
 ): postgres.Options<never> {
-  return {
+  const options = {
     host: cfg.hostname,
     port: Number(cfg.port),
     database,
@@ -82,6 +82,7 @@ export function connectionOptions(
       lock_timeout: cfg.session.lockTimeoutMs,
     },
   };
+  return options as postgres.Options<never>;
 }
 
 /** Keeps one client per database for the life of the collector. */

@@ -163,7 +163,9 @@ const EXPLAINABLE = new Set(["SelectStmt", "InsertStmt", "UpdateStmt", "DeleteSt
  */
 export function explainableStatement(text: string): ExplainCheck {
   ensureReady();
-  let tree: { stmts?: { stmt: Record<string, Record<string, unknown>>; stmt_location?: number; stmt_len?: number }[] };
+  let tree: {
+    stmts?: { stmt: Record<string, Record<string, unknown>>; stmt_location?: number; stmt_len?: number }[];
+  };
   try {
     tree = pgq.parseSync(text) as typeof tree;
   } catch (e) {
@@ -179,7 +181,8 @@ export function explainableStatement(text: string): ExplainCheck {
   const bytes = encoder.encode(text);
   const start = stmts[0].stmt_location ?? 0;
   const len = stmts[0].stmt_len ?? 0;
-  const statement = decoder.decode(len > 0 ? bytes.subarray(start, start + len) : bytes.subarray(start)).trim()
+  const statement = decoder.decode(len > 0 ? bytes.subarray(start, start + len) : bytes.subarray(start))
+    .trim()
     .replace(/;\s*$/, "");
   return { ok: true, statement, paramCount: maxParamNumber(statement) };
 }

@@ -32,7 +32,10 @@ Deno.test("statement types come from the parse tree", () => {
 });
 
 Deno.test("a raw text and its normalized form share a match key", () => {
-  assert.equal(matchKey("SELECT * FROM t WHERE a = 5 AND b = 'x'"), matchKey("SELECT * FROM t WHERE a = $1 AND b = $2"));
+  assert.equal(
+    matchKey("SELECT * FROM t WHERE a = 5 AND b = 'x'"),
+    matchKey("SELECT * FROM t WHERE a = $1 AND b = $2"),
+  );
   assert.notEqual(matchKey("SELECT * FROM t WHERE a = 5"), matchKey("SELECT * FROM u WHERE a = 5"));
   assert.equal(matchKey("SELECT * FROM t WHERE a = 'unterminated"), undefined);
 });
@@ -43,7 +46,17 @@ Deno.test("only one plannable statement is explainable", () => {
     statement: "select * from t where a = $1 and b = $3",
     paramCount: 3,
   });
-  for (const bad of ["select 1; drop table t", "drop table t", "VACUUM", "select * into t2 from t", "select 'x", "", "COPY t TO '/tmp/x'"]) {
+  for (
+    const bad of [
+      "select 1; drop table t",
+      "drop table t",
+      "VACUUM",
+      "select * into t2 from t",
+      "select 'x",
+      "",
+      "COPY t TO '/tmp/x'",
+    ]
+  ) {
     const r = explainableStatement(bad);
     assert.equal(r.ok, false, bad);
   }

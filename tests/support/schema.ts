@@ -57,7 +57,16 @@ const ajv = new Ajv({ strict: false, allErrors: true });
 // The package is CommonJS: its default export is the module object, whose `default` is the plugin.
 formats.default(ajv);
 for (
-  const schema of [envelope, slowQueries, waitEvents, blockingSessions, individualQueries, executionPlan, base, v4]
+  const schema of [
+    envelope,
+    slowQueries,
+    waitEvents,
+    blockingSessions,
+    individualQueries,
+    executionPlan,
+    base,
+    v4,
+  ]
 ) {
   ajv.addSchema(schema);
 }

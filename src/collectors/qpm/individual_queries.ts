@@ -35,7 +35,8 @@ export function individualFromActivity(
   const out: IndividualQuery[] = [];
   for (const s of slow) {
     const matches = activity.executions.filter((e) =>
-      e.queryId === s.queryId && e.databaseName === s.databaseName && e.runningMs > ctx.responseTimeThresholdMs
+      e.queryId === s.queryId && e.databaseName === s.databaseName &&
+      e.runningMs > ctx.responseTimeThresholdMs
     ).sort((a, b) => b.runningMs - a.runningMs).slice(0, limit);
     for (const e of matches) {
       out.push({
@@ -72,7 +73,12 @@ export async function individualFromPgStatMonitor(
          AND m.${total} / NULLIF(m.calls, 0) > $3
          AND m.bucket_start_time >= now() - interval '60 seconds') x
      WHERE x.rn <= $4 ORDER BY x.exec_ms DESC`,
-    [slow.map((s) => s.queryId), ctx.databases, ctx.responseTimeThresholdMs, individualLimit(ctx.countThreshold)],
+    [
+      slow.map((s) => s.queryId),
+      ctx.databases,
+      ctx.responseTimeThresholdMs,
+      individualLimit(ctx.countThreshold),
+    ],
   );
   const bySlow = new Map(slow.map((s) => [`${s.databaseName}\u0000${s.queryId}`, s]));
   return rows.flatMap((r) => {

@@ -54,7 +54,12 @@ async function guarded<T>(
   try {
     return await fn();
   } catch (e) {
-    report({ component, cause: `error:${(e as Error).message}`, severity: "error", message: (e as Error).message });
+    report({
+      component,
+      cause: `error:${(e as Error).message}`,
+      severity: "error",
+      message: (e as Error).message,
+    });
     return fallback;
   }
 }
@@ -75,7 +80,8 @@ function capabilityWarnings(ctx: QpmContext): void {
       component: "qpm",
       cause: "compute_query_id_off",
       severity: "warning",
-      message: "compute_query_id is off: pg_stat_activity has no query ids, so waits and executions cannot be linked",
+      message:
+        "compute_query_id is off: pg_stat_activity has no query ids, so waits and executions cannot be linked",
     });
   }
   if (caps.extensions.has("pg_stat_statements") && !caps.extensions.has("pg_wait_sampling")) {
@@ -83,7 +89,8 @@ function capabilityWarnings(ctx: QpmContext): void {
       component: "qpm.wait_events",
       cause: "no_pg_wait_sampling",
       severity: "warning",
-      message: "extension pg_wait_sampling is not created in the monitored database: wait events come from pg_stat_activity samples",
+      message:
+        "extension pg_wait_sampling is not created in the monitored database: wait events come from pg_stat_activity samples",
     });
   }
 }
@@ -128,14 +135,24 @@ export async function collectQpm(deps: QpmDeps, snap: UnifiedMetrics, databases:
       ))
     : Promise.resolve(undefined);
   const now = snap.collectedAt;
-  const slow = await guarded("qpm.slow_queries", report, [] as SlowQueryRow[], () => collectSlowQueries(ctx, now));
+  const slow = await guarded(
+    "qpm.slow_queries",
+    report,
+    [] as SlowQueryRow[],
+    () => collectSlowQueries(ctx, now),
+  );
   const blocking = await guarded("qpm.blocking_sessions", report, [], () => collectBlockingSessions(ctx));
   const activity = await activityP;
   if (activity) linkExecutions(activity, slow);
   if (config.isRds) {
     await rdsPipeline(ctx, snap, slow, blocking, activity);
   } else {
-    snap.waitEvents = await guarded("qpm.wait_events", report, [], () => collectWaitEvents(ctx, now, activity));
+    snap.waitEvents = await guarded(
+      "qpm.wait_events",
+      report,
+      [],
+      () => collectWaitEvents(ctx, now, activity),
+    );
     snap.blockingSessions = blocking;
     snap.slowQueries = slow;
     snap.individualQueries = await individualQueries(ctx, slow, activity);
@@ -149,7 +166,12 @@ async function individualQueries(
   activity: ActivitySamples | undefined,
 ): Promise<IndividualQuery[]> {
   if (ctx.caps.extensions.has("pg_stat_monitor")) {
-    return await guarded("qpm.individual_queries", ctx.report, [], () => individualFromPgStatMonitor(ctx, slow));
+    return await guarded(
+      "qpm.individual_queries",
+      ctx.report,
+      [],
+      () => individualFromPgStatMonitor(ctx, slow),
+    );
   }
   return activity ? individualFromActivity(slow, activity, ctx) : [];
 }
@@ -161,19 +183,31 @@ async function rdsPipeline(
   blocking: UnifiedMetrics["blockingSessions"],
   activity: ActivitySamples | undefined,
 ): Promise<void> {
-  const seen = activity ? individualFromActivity(slow, activity, { ...ctx, responseTimeThresholdMs: -1 }) : [];
+  const seen = activity
+    ? individualFromActivity(slow, activity, { ...ctx, responseTimeThresholdMs: -1 })
+    : [];
   const keep = new Set(seen.map((i) => `${i.databaseName}\u0000${i.queryId}`));
   snap.slowQueries = slow.filter((s) => keep.has(`${s.databaseName}\u0000${s.queryId}`));
   const firstPer = new Map<string, IndividualQuery>();
-  for (const i of seen) if (!firstPer.has(`${i.databaseName}\u0000${i.queryId}`)) firstPer.set(`${i.databaseName}\u0000${i.queryId}`, i);
+  for (const i of seen) {
+    if (!firstPer.has(`${i.databaseName}\u0000${i.queryId}`)) {
+      firstPer.set(`${i.databaseName}\u0000${i.queryId}`, i);
+    }
+  }
   snap.individualQueries = [...firstPer.values()];
-  const waits = await guarded("qpm.wait_events", ctx.report, [], () => collectWaitEvents(ctx, snap.collectedAt, activity));
+  const waits = await guarded(
+    "qpm.wait_events",
+    ctx.report,
+    [],
+    () => collectWaitEvents(ctx, snap.collectedAt, activity),
+  );
   snap.waitEvents = waits.filter((w) => keep.has(`${w.databaseName}\u0000${w.queryId}`));
   const slowKeys = new Set(snap.slowQueries.map((s) => matchKey(s.queryText)).filter(Boolean));
   const isSlow = (id: string | undefined, text: string, db: string) =>
     id ? keep.has(`${db}\u0000${id}`) : slowKeys.has(matchKey(text));
   snap.blockingSessions = blocking.filter((b) =>
-    isSlow(b.blockedQueryId, b.blockedQuery, b.databaseName) && isSlow(b.blockingQueryId, b.blockingQuery, b.databaseName)
+    isSlow(b.blockedQueryId, b.blockedQuery, b.databaseName) &&
+    isSlow(b.blockingQueryId, b.blockingQuery, b.databaseName)
   );
 }
 
@@ -203,7 +237,13 @@ async function capturePlans(
       const key = `${iq.databaseName}\u0000${iq.queryId}\u0000${plan.planId}`;
       if (!emitted.has(key)) {
         emitted.add(key);
-        nodes.push(...flattenPlan(plan.root, { databaseName: iq.databaseName, queryId: iq.queryId, planId: plan.planId }));
+        nodes.push(
+          ...flattenPlan(plan.root, {
+            databaseName: iq.databaseName,
+            queryId: iq.queryId,
+            planId: plan.planId,
+          }),
+        );
       }
       break;
     }

@@ -94,7 +94,13 @@ export class PlanCapture {
     try {
       const sql = this.#connections.sql(database);
       const { caps } = await this.#caps.get(database, sql);
-      const plan = await runExplain(sql, check.statement, check.paramCount, caps.version.major, this.#cfg.timeoutMs);
+      const plan = await runExplain(
+        sql,
+        check.statement,
+        check.paramCount,
+        caps.version.major,
+        this.#cfg.timeoutMs,
+      );
       return { ok: true, root: plan, planId: planShapeId(plan) };
     } catch (e) {
       return { ok: false, reason: (e as Error).message };
@@ -134,13 +140,24 @@ export async function runExplain(
         return await tx.unsafe(`${MARKER} EXPLAIN (FORMAT JSON) ${statement}`, [], extended);
       }
       if (!prepared) {
-        const generic = checkedSingle(`${MARKER} EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${statement}`, "ExplainStmt");
+        const generic = checkedSingle(
+          `${MARKER} EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${statement}`,
+          "ExplainStmt",
+        );
         return await tx.unsafe(generic, [], simple);
       }
       await tx.unsafe(`SET LOCAL plan_cache_mode = force_generic_plan`, [], extended);
-      await tx.unsafe(checkedSingle(`${MARKER} PREPARE ${PREPARED_NAME} AS ${statement}`, "PrepareStmt"), [], simple);
+      await tx.unsafe(
+        checkedSingle(`${MARKER} PREPARE ${PREPARED_NAME} AS ${statement}`, "PrepareStmt"),
+        [],
+        simple,
+      );
       const args = Array.from({ length: paramCount }, () => "NULL").join(", ");
-      return await tx.unsafe(`${MARKER} EXPLAIN (FORMAT JSON) EXECUTE ${PREPARED_NAME}(${args})`, [], extended);
+      return await tx.unsafe(
+        `${MARKER} EXPLAIN (FORMAT JSON) EXECUTE ${PREPARED_NAME}(${args})`,
+        [],
+        extended,
+      );
     });
     const doc = rows[0]?.["QUERY PLAN"];
     const parsed = typeof doc === "string" ? JSON.parse(doc) : doc;

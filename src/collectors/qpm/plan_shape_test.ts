@@ -30,7 +30,12 @@ Deno.test("plan id ignores costs, estimates and constants", () => {
 
 Deno.test("plan id changes with the shape", () => {
   const seq = indexPlan(1, 5);
-  seq.Plans = [{ "Node Type": "Seq Scan", "Relation Name": "orders", "Alias": "o", "Parent Relationship": "Outer" }];
+  seq.Plans = [{
+    "Node Type": "Seq Scan",
+    "Relation Name": "orders",
+    "Alias": "o",
+    "Parent Relationship": "Outer",
+  }];
   assert.notEqual(planShapeId(seq), planShapeId(indexPlan(1, 5)));
   const other = indexPlan(1, 5);
   other.Plans![0]["Index Name"] = "orders_pkey";

@@ -9,9 +9,9 @@
  * @module
  */
 
-import { MARKER, isOwnStatement } from "../../query_engine/marker.ts";
+import { isOwnStatement, MARKER } from "../../query_engine/marker.ts";
 import type { Sql } from "../../query_engine/connection.ts";
-import { obfuscateSql, statementType, type StatementType } from "../../query_engine/sql_text.ts";
+import { obfuscateSql, type StatementType, statementType } from "../../query_engine/sql_text.ts";
 
 /** A cached statement text. */
 export interface StatementText {

@@ -113,7 +113,13 @@ function fromActivity(activity: ActivitySamples | undefined): WaitAgg[] {
       const i = w.indexOf(":");
       const key = `${e.databaseName}\u0000${e.queryId}\u0000${w}`;
       const agg = byKey.get(key) ??
-        { eventType: w.slice(0, i), event: w.slice(i + 1), queryId: e.queryId, databaseName: e.databaseName, totalMs: 0 };
+        {
+          eventType: w.slice(0, i),
+          event: w.slice(i + 1),
+          queryId: e.queryId,
+          databaseName: e.databaseName,
+          totalMs: 0,
+        };
       agg.totalMs = (agg.totalMs ?? 0) + n * activity.intervalMs;
       byKey.set(key, agg);
     }

@@ -1,0 +1,171 @@
+import assert from "node:assert/strict";
+import type { Config } from "../config/types.ts";
+import type { Logger, LogLevel } from "../core/log.ts";
+import { emptySnapshot } from "../core/model.ts";
+import { VERSION } from "../version.ts";
+import { describeDropped, nriOptionsFromConfig, writeNri } from "./output.ts";
+
+function config(overrides: Partial<Config> = {}): Config {
+  return {
+    username: "u",
+    password: "p",
+    hostname: "db1",
+    port: "5432",
+    database: "postgres",
+    timeout: 10,
+    collectionList: "ALL",
+    collectionIgnoreDatabaseList: [],
+    collectionIgnoreTableList: [],
+    enableSsl: false,
+    trustServerCertificate: false,
+    sslRootCertLocation: "",
+    sslCertLocation: "",
+    sslKeyLocation: "",
+    pgbouncer: false,
+    collectDbLockMetrics: false,
+    collectBloatMetrics: true,
+    customMetricsQuery: "",
+    customMetricsConfig: "",
+    enableQueryMonitoring: true,
+    queryMonitoringResponseTimeThreshold: 1,
+    queryMonitoringCountThreshold: 20,
+    isRds: false,
+    verbose: false,
+    pretty: false,
+    metrics: false,
+    inventory: false,
+    events: false,
+    metadata: false,
+    nriAddHostname: false,
+    nriCluster: "",
+    nriService: "",
+    tempDir: "",
+    cacheTtlSeconds: 360,
+    showVersion: false,
+    mode: "nri",
+    nriProtocol: 3,
+    compat: true,
+    session: { applicationName: "pgquerylens", statementTimeoutMs: 5000, lockTimeoutMs: 1000 },
+    explain: { timeoutMs: 1000, maxPerCycle: 10, cacheTtlSeconds: 600 },
+    activitySampling: { intervalMs: 100, samples: 5 },
+    ...overrides,
+  };
+}
+
+function snapshot() {
+  const snap = emptySnapshot(
+    { host: "db1", port: "5432", serverVersionNum: 150018, majorVersion: 15, serverVersion: "15.18" },
+    new Date("2026-08-19T10:15:00Z"),
+  );
+  snap.blockingSessions.push({
+    blockedPid: 10,
+    blockedQuery: "UPDATE t SET x = ?",
+    blockedQueryStart: "2026-08-19T10:14:00Z",
+    databaseName: "shop",
+    blockingPid: NaN,
+    blockingQuery: "UPDATE t SET x = ?",
+    blockingQueryStart: "2026-08-19T10:13:00Z",
+  });
+  snap.slowQueries.push({
+    queryId: "1",
+    queryText: "SELECT 1",
+    databaseName: "shop",
+    schemaName: "public",
+    executionCount: 1,
+    avgElapsedTimeMs: 1,
+    avgDiskReads: 0,
+    avgDiskWrites: 0,
+    statementType: "SELECT",
+    collectionTimestamp: "2026-08-19T10:15:00Z",
+  });
+  return snap;
+}
+
+function recordingLogger(): Logger & { lines: [LogLevel, string][] } {
+  const lines: [LogLevel, string][] = [];
+  return { lines, log: (level, message) => void lines.push([level, message]) };
+}
+
+Deno.test("output: options follow the configuration", () => {
+  assert.deepEqual(nriOptionsFromConfig(config()), {
+    integrationVersion: VERSION,
+    pretty: false,
+    addHostname: false,
+    cluster: undefined,
+    service: undefined,
+    isRds: false,
+    protocol: 3,
+    intervalMs: 0,
+  });
+  assert.deepEqual(
+    nriOptionsFromConfig(
+      config({
+        pretty: true,
+        nriAddHostname: true,
+        nriCluster: "prod",
+        nriService: "shop",
+        isRds: true,
+        nriProtocol: 4,
+        intervalSeconds: 15,
+      }),
+      "9.9.9",
+    ),
+    {
+      integrationVersion: "9.9.9",
+      pretty: true,
+      addHostname: true,
+      cluster: "prod",
+      service: "shop",
+      isRds: true,
+      protocol: 4,
+      intervalMs: 15000,
+    },
+  );
+});
+
+Deno.test("output: writeNri writes each document in order and warns about dropped values", async () => {
+  const written: string[] = [];
+  const logger = recordingLogger();
+  const count = await writeNri(snapshot(), config({ nriCluster: "prod" }), logger, async (text) => {
+    await Promise.resolve();
+    written.push(text);
+  });
+  assert.equal(count, 2);
+  assert.deepEqual(written.map((d) => JSON.parse(d).data[0].metrics[0].event_type), [
+    "PostgresBlockingSessions",
+    "PostgresSlowQueries",
+  ]);
+  assert.equal(JSON.parse(written[0]).data[0].metrics[0].cluster_name, "prod");
+  assert.deepEqual(logger.lines, [[
+    "warn",
+    "NRI output: left out 1 value(s) that are not finite numbers: " +
+    "PostgresBlockingSessions.blocking_pid (not a finite number: NaN)",
+  ]]);
+});
+
+Deno.test("output: nothing is written or logged for an empty snapshot", async () => {
+  const logger = recordingLogger();
+  const snap = emptySnapshot({
+    host: "h",
+    port: "1",
+    serverVersionNum: 0,
+    majorVersion: 0,
+    serverVersion: "",
+  });
+  const count = await writeNri(snap, config(), logger, () => Promise.reject(new Error("must not write")));
+  assert.equal(count, 0);
+  assert.deepEqual(logger.lines, []);
+});
+
+Deno.test("output: describeDropped groups repeated causes", () => {
+  const d = {
+    eventType: "PostgresSlowQueries",
+    key: "avg_elapsed_time_ms",
+    reason: "not a finite number: NaN",
+  };
+  assert.equal(
+    describeDropped([d, d, { ...d, key: "execution_count" }]),
+    "PostgresSlowQueries.avg_elapsed_time_ms (not a finite number: NaN) x2, " +
+      "PostgresSlowQueries.execution_count (not a finite number: NaN)",
+  );
+});

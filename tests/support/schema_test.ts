@@ -1,0 +1,299 @@
+import assert from "node:assert/strict";
+import { assertValidDocuments, BASE_SCHEMA, QPM_SCHEMAS, V4_SCHEMA, validateDocument } from "./schema.ts";
+
+type Set = Record<string, unknown>;
+
+function v3Doc(metrics: Set[], entityType = "pg-instance", extraItem: Set = {}): Record<string, unknown> {
+  return {
+    name: "com.newrelic.postgresql",
+    protocol_version: "3",
+    integration_version: "0.1.0",
+    data: [{
+      entity: { name: "db1:5432", type: entityType, id_attributes: [] },
+      metrics,
+      inventory: {},
+      events: [],
+      ...extraItem,
+    }],
+  };
+}
+
+const SLOW: Set = {
+  event_type: "PostgresSlowQueries",
+  query_id: "-6410924811397428219",
+  query_text: "SELECT * FROM t WHERE id = $1",
+  database_name: "shop",
+  schema_name: "public",
+  execution_count: 1520,
+  avg_elapsed_time_ms: 12.482,
+  avg_disk_reads: 3,
+  avg_disk_writes: 0,
+  statement_type: "SELECT",
+  collection_timestamp: "2026-08-19T10:15:00Z",
+};
+
+const VALID_SETS: Record<string, Set> = {
+  PostgresSlowQueries: SLOW,
+  PostgresWaitEvents: {
+    event_type: "PostgresWaitEvents",
+    wait_event_name: "Lock:transactionid",
+    wait_category: "Locks",
+    collection_timestamp: "2026-08-19T10:15:00Z",
+    query_id: "1",
+    query_text: "UPDATE t SET x = $1",
+    database_name: "shop",
+  },
+  PostgresBlockingSessions: {
+    event_type: "PostgresBlockingSessions",
+    blocked_pid: 41230,
+    blocked_query: "UPDATE t SET x = ?",
+    blocked_query_start: "2026-08-19T10:14:31.802113Z",
+    database_name: "shop",
+    blocking_pid: 41188,
+    blocking_query: "UPDATE t SET x = ?",
+    blocking_query_start: "2026-08-19T10:14:29Z",
+  },
+  PostgresIndividualQueries: {
+    event_type: "PostgresIndividualQueries",
+    query_text: "SELECT 1",
+    query_id: "7",
+    database_name: "shop",
+    plan_id: "482913-20260819101500",
+    exec_time_ms: 14.073,
+  },
+  PostgresExecutionPlanMetrics: {
+    event_type: "PostgresExecutionPlanMetrics",
+    node_type: "Seq Scan",
+    parallel_aware: 0,
+    async_capable: 0,
+    scan_direction: "",
+    index_name: "",
+    relation_name: "t",
+    alias: "t",
+    startup_cost: 0,
+    total_cost: 35.5,
+    plan_rows: 2550,
+    plan_width: 4,
+    rows_removed_by_filter: 0,
+    database_name: "shop",
+    query_id: "7",
+    plan_id: "482913-20260819101500",
+    level_id: 0,
+  },
+};
+
+Deno.test("schema: each QPM type's document is checked against its own schema", () => {
+  for (const [eventType, set] of Object.entries(VALID_SETS)) {
+    const result = validateDocument(v3Doc([set]));
+    assert.equal(result.schema, QPM_SCHEMAS[eventType]);
+    assert.deepEqual(result.errors, [], eventType);
+  }
+});
+
+Deno.test("schema: an extra key on a QPM metric set fails and is named", () => {
+  for (const [eventType, set] of Object.entries(VALID_SETS)) {
+    const result = validateDocument(v3Doc([{ ...set, total_exec_time_ms: 1 }]));
+    assert.ok(
+      result.errors.some((e) =>
+        e === "/data/0/metrics/0 must NOT have additional properties (total_exec_time_ms)"
+      ),
+      `${eventType}: ${result.errors.join("; ")}`,
+    );
+  }
+});
+
+Deno.test("schema: a string where a number is required fails", () => {
+  const result = validateDocument(v3Doc([{ ...SLOW, execution_count: "1520" }]));
+  assert.deepEqual(result.errors, ["/data/0/metrics/0/execution_count must be integer"]);
+  const plan = validateDocument(v3Doc([{ ...VALID_SETS.PostgresExecutionPlanMetrics, total_cost: "35.5" }]));
+  assert.deepEqual(plan.errors, ["/data/0/metrics/0/total_cost must be number"]);
+});
+
+Deno.test("schema: a missing required key fails", () => {
+  for (const [eventType, set] of Object.entries(VALID_SETS)) {
+    const { database_name: _, ...rest } = set;
+    const result = validateDocument(v3Doc([rest]));
+    assert.deepEqual(
+      result.errors,
+      ["/data/0/metrics/0 must have required property 'database_name'"],
+      eventType,
+    );
+  }
+});
+
+Deno.test("schema: integers, bounds, constants and date-times are enforced", () => {
+  const cases: [Set, string][] = [
+    [{ ...SLOW, execution_count: 1.5 }, "/data/0/metrics/0/execution_count must be integer"],
+    [{ ...SLOW, avg_disk_reads: -1 }, "/data/0/metrics/0/avg_disk_reads must be >= 0"],
+    [
+      { ...SLOW, collection_timestamp: "2026-08-19 10:15:00" },
+      '/data/0/metrics/0/collection_timestamp must match format "date-time"',
+    ],
+    [{ ...SLOW, query_id: -64 }, "/data/0/metrics/0/query_id must be string"],
+    [
+      { ...VALID_SETS.PostgresBlockingSessions, blocked_query_start: "yesterday" },
+      '/data/0/metrics/0/blocked_query_start must match format "date-time"',
+    ],
+    [
+      { ...VALID_SETS.PostgresBlockingSessions, blocking_pid: -3 },
+      "/data/0/metrics/0/blocking_pid must be >= 0",
+    ],
+  ];
+  for (const [set, expected] of cases) assert.deepEqual(validateDocument(v3Doc([set])).errors, [expected]);
+});
+
+Deno.test("schema: the QPM envelope is closed and its entity is pg-instance", () => {
+  assert.deepEqual(validateDocument({ ...v3Doc([SLOW]), extra: 1 }).errors, [
+    "/ must NOT have additional properties (extra)",
+  ]);
+  assert.deepEqual(validateDocument(v3Doc([SLOW], "pg-database")).errors, [
+    "/data/0/entity/type must be equal to constant",
+  ]);
+  assert.deepEqual(validateDocument(v3Doc([SLOW], "pg-instance", { note: "x" })).errors, [
+    "/data/0 must NOT have additional properties (note)",
+  ]);
+  const { inventory: _, ...noInventory } = (v3Doc([SLOW]).data as Set[])[0];
+  assert.deepEqual(validateDocument({ ...v3Doc([SLOW]), data: [noInventory] }).errors, [
+    "/data/0 must have required property 'inventory'",
+  ]);
+});
+
+Deno.test("schema: the SDK's own additions are accepted on QPM documents", () => {
+  const doc = v3Doc([{ ...SLOW, cluster_name: "prod", service_name: "shop" }], "pg-instance", {
+    add_hostname: true,
+  });
+  assert.deepEqual(validateDocument(doc).errors, []);
+  assert.deepEqual(validateDocument(v3Doc([SLOW], "pg-instance", { add_hostname: false })).errors, [
+    "/data/0/add_hostname must be equal to constant",
+  ]);
+});
+
+Deno.test("schema: a document mixing a QPM type with another type is refused", () => {
+  const result = validateDocument(v3Doc([SLOW, VALID_SETS.PostgresWaitEvents]));
+  assert.equal(result.schema, "none");
+  assert.match(result.errors[0], /mixes event types PostgresSlowQueries, PostgresWaitEvents/);
+  assert.deepEqual(validateDocument([1]).errors, ["/ must be a JSON object (one protocol document)"]);
+});
+
+Deno.test("schema: base documents need displayName/entityName/event_type and typed known keys", () => {
+  const instance = {
+    displayName: "db1:5432",
+    entityName: "pg-instance:db1:5432",
+    event_type: "PostgresqlInstanceSample",
+    "bgwriter.buffersAllocatedPerSecond": 41.2,
+    "some.future.metric": "anything",
+  };
+  const table = {
+    displayName: "orders",
+    entityName: "table:orders",
+    event_type: "PostgresqlTableSample",
+    database: "shop",
+    schema: "public",
+    "table.bloatRatio": 0,
+  };
+  const doc = {
+    name: "com.newrelic.postgresql",
+    protocol_version: "3",
+    integration_version: "0.1.0",
+    data: [
+      {
+        entity: { name: "db1:5432", type: "pg-instance", id_attributes: [] },
+        metrics: [instance],
+        inventory: { "max_connections/setting": { value: "100" }, "config_file/boot_val": { value: null } },
+        events: [],
+      },
+      {
+        entity: {
+          name: "orders",
+          type: "pg-table",
+          id_attributes: [{ Key: "host", Value: "db1" }, { Key: "port", Value: "5432" }],
+        },
+        metrics: [table],
+        inventory: {},
+        events: [],
+      },
+    ],
+  };
+  assert.deepEqual(validateDocument(doc), { schema: BASE_SCHEMA, errors: [] });
+
+  const broken = structuredClone(doc);
+  delete (broken.data[0].metrics[0] as Partial<typeof instance>).displayName;
+  (broken.data[1].metrics[0] as Record<string, unknown>)["table.bloatRatio"] = "0";
+  (broken.data[1].entity.id_attributes[1] as Record<string, unknown>).Value = 5432;
+  (broken.data[0].inventory as Record<string, unknown>)["max_connections/reset_val"] = { setting: "100" };
+  assert.deepEqual(validateDocument(broken).errors.sort(), [
+    "/data/0/inventory/max_connections~1reset_val must have required property 'value'",
+    "/data/0/metrics/0 must have required property 'displayName'",
+    "/data/1/entity/id_attributes/1/Value must be string",
+    "/data/1/metrics/0/table.bloatRatio must be number",
+  ]);
+});
+
+const V4_DOC = {
+  protocol_version: "4",
+  integration: { name: "com.newrelic.postgresql", version: "0.1.0" },
+  data: [{
+    common: { timestamp: 1787134500000, "interval.ms": 0, attributes: {} },
+    metrics: [],
+    entity: { name: "db1:5432", type: "pg-instance", displayName: "db1:5432", metadata: {} },
+    inventory: {},
+    events: [{
+      timestamp: 1787134500000,
+      summary: "PostgresSlowQueries",
+      category: "PostgresSlowQueries",
+      attributes: SLOW,
+    }],
+  }],
+};
+
+Deno.test("schema: v4 documents, with QPM events checked against their type's metric set", () => {
+  assert.deepEqual(validateDocument(V4_DOC), { schema: V4_SCHEMA, errors: [] });
+  const bad = structuredClone(V4_DOC);
+  bad.data[0].events[0].attributes = { ...SLOW, extra: "x" };
+  bad.data[0].events[0].summary = "";
+  const errors = validateDocument(bad).errors;
+  assert.ok(
+    errors.includes("/data/0/events/0/attributes must NOT have additional properties (extra)"),
+    errors.join("; "),
+  );
+  assert.ok(
+    errors.includes("/data/0/events/0/summary must NOT have fewer than 1 characters"),
+    errors.join("; "),
+  );
+});
+
+Deno.test("assertValidDocuments: parses compact and pretty documents and reports their schemas", () => {
+  const compact = JSON.stringify(v3Doc([SLOW]));
+  const pretty = JSON.stringify(v3Doc([VALID_SETS.PostgresWaitEvents]), null, "\t");
+  const docs = assertValidDocuments(`${compact}\n${pretty}\n${JSON.stringify(V4_DOC)}\n`);
+  assert.deepEqual(docs.map((d) => [d.line, d.schema]), [
+    [1, "slow-queries.schema.json"],
+    [2, "wait-events.schema.json"],
+    [2 + pretty.split("\n").length, V4_SCHEMA],
+  ]);
+  assert.equal(docs[1].text, pretty);
+  assert.deepEqual(assertValidDocuments(""), []);
+});
+
+Deno.test("assertValidDocuments: lists every problem, with line numbers", () => {
+  const bad1 = JSON.stringify(v3Doc([{ ...SLOW, extra_key: 1 }]));
+  const bad2 = JSON.stringify(v3Doc([{ ...VALID_SETS.PostgresWaitEvents, query_id: 5 }]));
+  assert.throws(
+    () => assertValidDocuments(`${bad1}\nnot json\n${bad2}`),
+    (e: unknown) => {
+      const msg = (e as Error).message;
+      assert.match(msg, /^4 problem\(s\) in stdout:/);
+      assert.match(msg, /stdout does not end with a newline/);
+      assert.match(
+        msg,
+        /line 1 \[slow-queries\.schema\.json\]: \/data\/0\/metrics\/0 must NOT have additional properties \(extra_key\)/,
+      );
+      assert.match(msg, /line 2: not JSON/);
+      assert.match(
+        msg,
+        /line 3 \[wait-events\.schema\.json\]: \/data\/0\/metrics\/0\/query_id must be string/,
+      );
+      return true;
+    },
+  );
+});
