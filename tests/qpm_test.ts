@@ -33,7 +33,7 @@ Deno.test("QPM on PostgreSQL 15 with pg_stat_statements and pg_wait_sampling", a
   await setupWorkloadSchema(cluster, "shop");
   await cluster.createRole("monitor", "monitor-secret", { grants: ["pg_read_all_stats"] });
   await runSlowStatements(cluster, "shop", { count: 3 });
-  const waits = await startBackgroundWaits(cluster, "shop", { durationMs: 20_000 });
+  const waits = await startBackgroundWaits(cluster, "shop", { durationMs: 30_000 });
   const lock = await holdRowLock(cluster, "shop");
   const env = {
     ...clusterEnv(cluster, "monitor", "monitor-secret"),
@@ -109,6 +109,51 @@ Deno.test("QPM on PostgreSQL 15 with pg_stat_statements and pg_wait_sampling", a
       const common = again.filter((i) => before.has(i.query_id));
       assert.ok(common.length >= 1);
       for (const i of common) assert.equal(i.plan_id, before.get(i.query_id));
+    });
+
+    await t.step("IS_RDS pipeline: slow queries seen running, one individual row each, RDS order", async () => {
+      const rds = await runCollectorProcess([], { ...env, IS_RDS: "true" });
+      assert.equal(rds.code, 0, rds.stderr);
+      assertValidDocuments(rds.stdout);
+      const order = rds.stdout.trim().split("\n").map((l) => JSON.parse(l).data[0].metrics[0].event_type as string);
+      const rdsOrder = [
+        "PostgresSlowQueries",
+        "PostgresIndividualQueries",
+        "PostgresExecutionPlanMetrics",
+        "PostgresWaitEvents",
+        "PostgresBlockingSessions",
+      ];
+      const present = [...new Set(order)].filter((e) => rdsOrder.includes(e));
+      assert.deepEqual(present, rdsOrder.filter((e) => present.includes(e)));
+      const rsets = metricSetsByType(rds.stdout);
+      const slowIds = new Set((rsets.get("PostgresSlowQueries") ?? []).map((r) => r.query_id));
+      const iqIds = (rsets.get("PostgresIndividualQueries") ?? []).map((r) => r.query_id);
+      assert.ok(slowIds.size >= 1, rds.stderr);
+      assert.deepEqual(new Set(iqIds), slowIds);
+      assert.equal(iqIds.length, slowIds.size);
+      for (const r of rsets.get("PostgresIndividualQueries") ?? []) assert.equal(typeof r.exec_time_ms, "number");
+    });
+
+    await t.step("-nri_protocol=4 carries the same rows in the v4 envelope", async () => {
+      const v4 = await runCollectorProcess(["-nri_protocol=4"], env);
+      assert.equal(v4.code, 0, v4.stderr);
+      const docs = assertValidDocuments(v4.stdout);
+      assert.ok(docs.length >= 5);
+      const types = new Set(
+        v4.stdout.trim().split("\n").flatMap((l) =>
+          JSON.parse(l).data.flatMap((d: { events: { attributes: { event_type: string } }[] }) =>
+            d.events.map((e) => e.attributes.event_type)
+          )
+        ),
+      );
+      for (const type of QPM_TYPES) assert.ok(types.has(type), type);
+    });
+
+    await t.step("without COLLECTION_LIST nothing is published and the reason is logged", async () => {
+      const none = await runCollectorProcess([], { ...env, COLLECTION_LIST: "" });
+      assert.equal(none.code, 0, none.stderr);
+      assert.equal(none.stdout, "");
+      assert.match(none.stderr, /No databases found/);
     });
   } finally {
     await lock.release();
