@@ -10,14 +10,26 @@ import { ENV_NAMES, loadConfig } from "../src/config/mod.ts";
 const text = await Deno.readTextFile(new URL("../deploy/newrelic/postgresql-config.yml", import.meta.url));
 
 Deno.test("the agent config swaps the binary and keeps nri-postgresql's contract", () => {
-  const doc = parse(text) as { integrations: { name: string; exec: string; env: Record<string, string>; interval: string; inventory_source: string }[] };
+  const doc = parse(text) as {
+    integrations: {
+      name: string;
+      exec: string;
+      env: Record<string, string>;
+      interval: string;
+      inventory_source: string;
+    }[];
+  };
   assert.equal(doc.integrations.length, 1);
   const it = doc.integrations[0];
   assert.equal(it.name, "nri-postgresql");
   assert.equal(it.exec, "/usr/local/bin/pgquerylens-collector");
   assert.equal(it.inventory_source, "config/postgresql");
-  for (const name of Object.keys(it.env)) assert.ok(ENV_NAMES.includes(name), `${name} is not read by the collector`);
-  for (const v of Object.values(it.env)) assert.equal(typeof v, "string", "the agent passes env values as strings");
+  for (const name of Object.keys(it.env)) {
+    assert.ok(ENV_NAMES.includes(name), `${name} is not read by the collector`);
+  }
+  for (const v of Object.values(it.env)) {
+    assert.equal(typeof v, "string", "the agent passes env values as strings");
+  }
   const { config } = loadConfig([], { env: (n) => it.env[n], readTextFile: () => "" });
   assert.equal(config.username, "newrelic");
   assert.equal(config.enableQueryMonitoring, true);

@@ -111,28 +111,35 @@ Deno.test("QPM on PostgreSQL 15 with pg_stat_statements and pg_wait_sampling", a
       for (const i of common) assert.equal(i.plan_id, before.get(i.query_id));
     });
 
-    await t.step("IS_RDS pipeline: slow queries seen running, one individual row each, RDS order", async () => {
-      const rds = await runCollectorProcess([], { ...env, IS_RDS: "true" });
-      assert.equal(rds.code, 0, rds.stderr);
-      assertValidDocuments(rds.stdout);
-      const order = rds.stdout.trim().split("\n").map((l) => JSON.parse(l).data[0].metrics[0].event_type as string);
-      const rdsOrder = [
-        "PostgresSlowQueries",
-        "PostgresIndividualQueries",
-        "PostgresExecutionPlanMetrics",
-        "PostgresWaitEvents",
-        "PostgresBlockingSessions",
-      ];
-      const present = [...new Set(order)].filter((e) => rdsOrder.includes(e));
-      assert.deepEqual(present, rdsOrder.filter((e) => present.includes(e)));
-      const rsets = metricSetsByType(rds.stdout);
-      const slowIds = new Set((rsets.get("PostgresSlowQueries") ?? []).map((r) => r.query_id));
-      const iqIds = (rsets.get("PostgresIndividualQueries") ?? []).map((r) => r.query_id);
-      assert.ok(slowIds.size >= 1, rds.stderr);
-      assert.deepEqual(new Set(iqIds), slowIds);
-      assert.equal(iqIds.length, slowIds.size);
-      for (const r of rsets.get("PostgresIndividualQueries") ?? []) assert.equal(typeof r.exec_time_ms, "number");
-    });
+    await t.step(
+      "IS_RDS pipeline: slow queries seen running, one individual row each, RDS order",
+      async () => {
+        const rds = await runCollectorProcess([], { ...env, IS_RDS: "true" });
+        assert.equal(rds.code, 0, rds.stderr);
+        assertValidDocuments(rds.stdout);
+        const order = rds.stdout.trim().split("\n").map((l) =>
+          JSON.parse(l).data[0].metrics[0].event_type as string
+        );
+        const rdsOrder = [
+          "PostgresSlowQueries",
+          "PostgresIndividualQueries",
+          "PostgresExecutionPlanMetrics",
+          "PostgresWaitEvents",
+          "PostgresBlockingSessions",
+        ];
+        const present = [...new Set(order)].filter((e) => rdsOrder.includes(e));
+        assert.deepEqual(present, rdsOrder.filter((e) => present.includes(e)));
+        const rsets = metricSetsByType(rds.stdout);
+        const slowIds = new Set((rsets.get("PostgresSlowQueries") ?? []).map((r) => r.query_id));
+        const iqIds = (rsets.get("PostgresIndividualQueries") ?? []).map((r) => r.query_id);
+        assert.ok(slowIds.size >= 1, rds.stderr);
+        assert.deepEqual(new Set(iqIds), slowIds);
+        assert.equal(iqIds.length, slowIds.size);
+        for (const r of rsets.get("PostgresIndividualQueries") ?? []) {
+          assert.equal(typeof r.exec_time_ms, "number");
+        }
+      },
+    );
 
     await t.step("-nri_protocol=4 carries the same rows in the v4 envelope", async () => {
       const v4 = await runCollectorProcess(["-nri_protocol=4"], env);
