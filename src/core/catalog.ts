@@ -448,3 +448,76 @@ export function qpmPublishOrder(isRds: boolean): EventTypeSpec<any>[] {
     ? [SLOW_QUERIES, INDIVIDUAL_QUERIES, EXECUTION_PLANS, WAIT_EVENTS, BLOCKING_SESSIONS]
     : QPM_EVENT_TYPES;
 }
+
+/** Returns the PostgresSlowQueries field reading `field`, so other types can reuse its declaration. */
+function slowQueryField(field: keyof SlowQuery): FieldSpec<SlowQuery> {
+  const spec = SLOW_QUERIES.fields.find((f) => f.field === field);
+  if (!spec) throw new Error(`catalog: PostgresSlowQueries declares no field "${field}"`);
+  return spec;
+}
+
+/**
+ * Per-statement fields the model has and nri-postgresql's PostgresSlowQueries lacks. They are
+ * published in {@link SLOW_QUERY_DETAILS} (compatibility mode on) or appended to PostgresSlowQueries
+ * (compatibility mode off).
+ */
+export const SLOW_QUERY_DETAIL_FIELDS: readonly FieldSpec<SlowQuery>[] = [
+  {
+    field: "totalExecTimeMs",
+    nri: "total_exec_time_ms",
+    type: "gauge",
+    required: false,
+    unit: "ms",
+    description: "total execution time since the statistics were reset",
+  },
+  {
+    field: "rows",
+    nri: "rows",
+    type: "gauge",
+    integer: true,
+    required: false,
+    unit: "{row}",
+    description: "rows retrieved or affected since the statistics were reset",
+  },
+];
+
+/**
+ * Fields of PgQueryLensSlowQueryDetails: one row per PostgresSlowQueries row, carrying the detail
+ * fields and the join keys (`query_id`, `database_name`) and `collection_timestamp` of that row.
+ */
+export const SLOW_QUERY_DETAILS: EventTypeSpec<SlowQuery> = {
+  eventType: "PgQueryLensSlowQueryDetails",
+  source: "slowQueries",
+  fields: [
+    slowQueryField("queryId"),
+    slowQueryField("databaseName"),
+    ...SLOW_QUERY_DETAIL_FIELDS,
+    slowQueryField("collectionTimestamp"),
+  ],
+};
+
+/** The extended event types (data nri-postgresql does not have), in publish order. */
+// deno-lint-ignore no-explicit-any
+export const EXTENDED_EVENT_TYPES: EventTypeSpec<any>[] = [SLOW_QUERY_DETAILS];
+
+/** PostgresSlowQueries with the detail fields appended: what compatibility mode off publishes. */
+const SLOW_QUERIES_WITH_DETAILS: EventTypeSpec<SlowQuery> = {
+  ...SLOW_QUERIES,
+  fields: [...SLOW_QUERIES.fields, ...SLOW_QUERY_DETAIL_FIELDS],
+};
+
+/**
+ * Every event type the NRI adapter publishes, in order.
+ *
+ * With `compat` on, the five QPM types (in the default or, when `isRds`, the IS_RDS pipeline's
+ * order) carry exactly nri-postgresql's fields and the {@link EXTENDED_EVENT_TYPES} follow them as
+ * separate types. With `compat` off, the same five types are published in the same order, but
+ * PostgresSlowQueries also carries the {@link SLOW_QUERY_DETAIL_FIELDS}, and no extended type is
+ * published.
+ */
+// deno-lint-ignore no-explicit-any
+export function nriPublishOrder(isRds: boolean, compat: boolean): EventTypeSpec<any>[] {
+  const qpm = qpmPublishOrder(isRds);
+  if (compat) return [...qpm, ...EXTENDED_EVENT_TYPES];
+  return qpm.map((spec) => spec === SLOW_QUERIES ? SLOW_QUERIES_WITH_DETAILS : spec);
+}

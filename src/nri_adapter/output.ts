@@ -20,6 +20,7 @@ export function nriOptionsFromConfig(config: Config, integrationVersion: string 
     cluster: config.nriCluster || undefined,
     service: config.nriService || undefined,
     isRds: config.isRds,
+    compat: config.compat,
     protocol: config.nriProtocol,
     intervalMs: config.intervalSeconds === undefined ? 0 : Math.round(config.intervalSeconds * 1000),
   };

@@ -94,6 +94,7 @@ Deno.test("output: options follow the configuration", () => {
     cluster: undefined,
     service: undefined,
     isRds: false,
+    compat: true,
     protocol: 3,
     intervalMs: 0,
   });
@@ -105,6 +106,7 @@ Deno.test("output: options follow the configuration", () => {
         nriCluster: "prod",
         nriService: "shop",
         isRds: true,
+        compat: false,
         nriProtocol: 4,
         intervalSeconds: 15,
       }),
@@ -117,6 +119,7 @@ Deno.test("output: options follow the configuration", () => {
       cluster: "prod",
       service: "shop",
       isRds: true,
+      compat: false,
       protocol: 4,
       intervalMs: 15000,
     },
@@ -130,10 +133,11 @@ Deno.test("output: writeNri writes each document in order and warns about droppe
     await Promise.resolve();
     written.push(text);
   });
-  assert.equal(count, 2);
+  assert.equal(count, 3);
   assert.deepEqual(written.map((d) => JSON.parse(d).data[0].metrics[0].event_type), [
     "PostgresBlockingSessions",
     "PostgresSlowQueries",
+    "PgQueryLensSlowQueryDetails",
   ]);
   assert.equal(JSON.parse(written[0]).data[0].metrics[0].cluster_name, "prod");
   assert.deepEqual(logger.lines, [[
@@ -141,6 +145,22 @@ Deno.test("output: writeNri writes each document in order and warns about droppe
     "NRI output: left out 1 value(s) that are not finite numbers: " +
     "PostgresBlockingSessions.blocking_pid (not a finite number: NaN)",
   ]]);
+});
+
+Deno.test("output: -compat=false writes the detail fields into PostgresSlowQueries instead", async () => {
+  const written: string[] = [];
+  const snap = snapshot();
+  snap.slowQueries[0].totalExecTimeMs = 2.5;
+  snap.slowQueries[0].rows = 4;
+  const count = await writeNri(snap, config({ compat: false }), recordingLogger(), (text) => {
+    written.push(text);
+    return Promise.resolve();
+  });
+  assert.equal(count, 2);
+  const slow = JSON.parse(written[1]).data[0].metrics[0];
+  assert.equal(slow.event_type, "PostgresSlowQueries");
+  assert.equal(slow.total_exec_time_ms, 2.5);
+  assert.equal(slow.rows, 4);
 });
 
 Deno.test("output: nothing is written or logged for an empty snapshot", async () => {

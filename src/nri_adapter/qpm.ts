@@ -1,16 +1,19 @@
 /**
- * The QPM documents of one snapshot: the five QPM event types, each published on its own (in the
- * pipeline's order, at most 600 rows per document, nothing for an empty type), as metric sets on
- * the `pg-instance` entity in protocol v3, or as events in protocol v4.
+ * The QPM documents of one snapshot: the five QPM event types and the extended event types, each
+ * published on its own (in `nriPublishOrder`'s order, at most 600 rows per document, nothing for
+ * an empty type), as metric sets on the `pg-instance` entity in protocol v3, or as events in
+ * protocol v4.
  *
- * Only the catalog's fields are read from a row, so the five types never carry a key beyond
- * nri-postgresql's (plus `event_type`, and `cluster_name`/`service_name` when configured, as the
- * SDK adds them).
+ * Only the catalog's fields are read from a row. In compatibility mode (`compat`, the default) the
+ * five QPM types never carry a key beyond nri-postgresql's (plus `event_type`, and
+ * `cluster_name`/`service_name` when configured, as the SDK adds them); data nri-postgresql does not
+ * have goes into separate event types (`PgQueryLensSlowQueryDetails`), published after the five.
+ * With `compat: false` there is no separate type: PostgresSlowQueries carries that data itself.
  *
  * @module
  */
 
-import { type EventTypeSpec, qpmPublishOrder } from "../core/catalog.ts";
+import { type EventTypeSpec, nriPublishOrder } from "../core/catalog.ts";
 import type { UnifiedMetrics } from "../core/model.ts";
 import {
   catalogMetricSet,
@@ -25,6 +28,11 @@ import { encodeV4Samples } from "./v4.ts";
 export interface NriOptions extends EnvelopeOptions, SdkAttributeOptions {
   /** Publish in the IS_RDS pipeline's order. */
   isRds: boolean;
+  /**
+   * Compatibility mode (default true): the five QPM types carry no key beyond nri-postgresql's and
+   * extended data is published as separate event types; false puts it in the QPM types instead.
+   */
+  compat?: boolean;
   /** Protocol version of the envelope. */
   protocol: 3 | 4;
   /** Most rows per document (default 600). */
@@ -33,9 +41,9 @@ export interface NriOptions extends EnvelopeOptions, SdkAttributeOptions {
   intervalMs?: number;
 }
 
-/** The metric sets of one QPM event type. */
+/** The metric sets of one published event type (a QPM type or an extended one). */
 export interface QpmTypeSets {
-  /** Event type, e.g. `PostgresSlowQueries`. */
+  /** Event type, e.g. `PostgresSlowQueries` or `PgQueryLensSlowQueryDetails`. */
   eventType: string;
   /** One metric set per row, in row order. */
   sets: MetricSet[];
@@ -52,14 +60,17 @@ export interface NriEncoding {
   dropped: DroppedValue[];
 }
 
-/** Builds the metric sets of every QPM event type of `snapshot`, in publish order (empty types included). */
+/**
+ * Builds the metric sets of every event type `opts` selects (the five QPM types, then the extended
+ * types when `compat` is on or absent) from `snapshot`, in publish order, empty types included.
+ */
 export function qpmMetricSets(
   snapshot: UnifiedMetrics,
-  opts: Pick<NriOptions, "isRds" | "cluster" | "service">,
+  opts: Pick<NriOptions, "isRds" | "compat" | "cluster" | "service">,
 ): { types: QpmTypeSets[]; dropped: DroppedValue[] } {
   const dropped: DroppedValue[] = [];
   // deno-lint-ignore no-explicit-any
-  const types = qpmPublishOrder(opts.isRds).map((spec: EventTypeSpec<any>) => {
+  const types = nriPublishOrder(opts.isRds, opts.compat ?? true).map((spec: EventTypeSpec<any>) => {
     const rows = snapshot[spec.source] as unknown[];
     const sets = rows.map((row) => {
       const built = catalogMetricSet(spec, row, opts);
@@ -72,9 +83,10 @@ export function qpmMetricSets(
 }
 
 /**
- * Encodes the QPM documents of `snapshot`. Pure: it reads the snapshot and nothing else.
- * Protocol 3 gives nri-postgresql's documents byte for byte; protocol 4 carries the same rows as
- * v4 events (see `v4.ts`), stamped with `snapshot.collectedAt`.
+ * Encodes the QPM documents of `snapshot` (and, in compatibility mode, the extended types'
+ * documents after them). Pure: it reads the snapshot and nothing else. In protocol 3 the five QPM
+ * types' documents are nri-postgresql's byte for byte when `compat` is on; protocol 4 carries the
+ * same rows as v4 events (see `v4.ts`), stamped with `snapshot.collectedAt`.
  */
 export function encodeQpmDocuments(snapshot: UnifiedMetrics, opts: NriOptions): NriEncoding {
   if (opts.protocol !== 3 && opts.protocol !== 4) {

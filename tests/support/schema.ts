@@ -2,8 +2,16 @@
  * Validation of the collector's stdout against the draft-07 schemas in `tests/schemas/`.
  *
  * A protocol v3 document holding one QPM event type is checked against that type's schema (which
- * refuses any key beyond nri-postgresql's); any other v3 document against the base schema; a
- * protocol v4 document against the v4 schema.
+ * refuses any key beyond nri-postgresql's); one holding an extended event type (data nri-postgresql
+ * does not have, e.g. `PgQueryLensSlowQueryDetails`) against that type's schema; any other v3
+ * document against the base schema; a protocol v4 document against the v4 schema, which checks each
+ * event's attributes against its type's metric-set schema.
+ *
+ * Output written with compatibility mode off (`-compat=false`) puts the extended slow-query fields
+ * into PostgresSlowQueries itself, which the upstream-exact schema refuses. Validate such output
+ * with `{ compat: false }`: PostgresSlowQueries (in v3 documents and in v4 events) is then checked
+ * against a relaxed variant of its schema, built here by adding the slow-query-details schema's
+ * detail-only properties (see {@link relaxedSlowQueriesSchema}); every other schema stays as it is.
  *
  * @module
  */
@@ -16,10 +24,11 @@ import executionPlan from "../schemas/execution-plan.schema.json" with { type: "
 import individualQueries from "../schemas/individual-queries.schema.json" with { type: "json" };
 import envelope from "../schemas/qpm-envelope.schema.json" with { type: "json" };
 import slowQueries from "../schemas/slow-queries.schema.json" with { type: "json" };
+import slowQueryDetails from "../schemas/slow-query-details.schema.json" with { type: "json" };
 import v4 from "../schemas/v4.schema.json" with { type: "json" };
 import waitEvents from "../schemas/wait-events.schema.json" with { type: "json" };
 
-/** Schema file of each QPM event type. */
+/** Schema file of each of the five QPM event types (upstream's: no key beyond nri-postgresql's). */
 export const QPM_SCHEMAS: Readonly<Record<string, string>> = {
   PostgresSlowQueries: "slow-queries.schema.json",
   PostgresWaitEvents: "wait-events.schema.json",
@@ -28,10 +37,24 @@ export const QPM_SCHEMAS: Readonly<Record<string, string>> = {
   PostgresExecutionPlanMetrics: "execution-plan.schema.json",
 };
 
-/** Schema file of non-QPM v3 documents. */
+/** Schema file of each extended event type (published only in compatibility mode). */
+export const EXTENDED_SCHEMAS: Readonly<Record<string, string>> = {
+  PgQueryLensSlowQueryDetails: "slow-query-details.schema.json",
+};
+
+/** Schema file of v3 documents that hold neither a QPM nor an extended event type. */
 export const BASE_SCHEMA = "base.schema.json";
 /** Schema file of v4 documents. */
 export const V4_SCHEMA = "v4.schema.json";
+
+/** How the output to validate was written. */
+export interface SchemaOptions {
+  /**
+   * Whether the output was written in compatibility mode (default true). With false,
+   * PostgresSlowQueries is checked against {@link relaxedSlowQueriesSchema}.
+   */
+  compat?: boolean;
+}
 
 /** Outcome of validating one document. */
 export interface DocumentValidation {
@@ -53,33 +76,59 @@ export interface ParsedDoc {
   schema: string;
 }
 
-const ajv = new Ajv({ strict: false, allErrors: true });
-// The package is CommonJS: its default export is the module object, whose `default` is the plugin.
-formats.default(ajv);
-for (
-  const schema of [
-    envelope,
-    slowQueries,
-    waitEvents,
-    blockingSessions,
-    individualQueries,
-    executionPlan,
-    base,
-    v4,
-  ]
-) {
-  ajv.addSchema(schema);
+type JsonSchema = Record<string, unknown>;
+type MetricSetSchema = { required: string[]; properties: Record<string, unknown> };
+
+const metricSetOf = (schema: JsonSchema) => (schema.definitions as Record<string, MetricSetSchema>).metricSet;
+
+/**
+ * The PostgresSlowQueries schema that compat-off output meets: upstream's, with the properties of
+ * the slow-query-details metric set that upstream's lacks (`total_exec_time_ms`, `rows`) added,
+ * optional. Same `$id`, so the v4 schema's reference picks it up in the relaxed validator.
+ */
+export function relaxedSlowQueriesSchema(): JsonSchema {
+  const relaxed = structuredClone(slowQueries) as JsonSchema;
+  const props = metricSetOf(relaxed).properties;
+  for (const [key, def] of Object.entries(metricSetOf(slowQueryDetails).properties)) {
+    if (!(key in props)) props[key] = structuredClone(def);
+  }
+  return relaxed;
 }
 
-/** Validates one parsed document against the schema its content calls for. */
-export function validateDocument(doc: unknown): DocumentValidation {
+function validator(slowQueriesSchema: JsonSchema): Ajv {
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  // The package is CommonJS: its default export is the module object, whose `default` is the plugin.
+  formats.default(ajv);
+  for (
+    const schema of [
+      envelope,
+      slowQueriesSchema,
+      slowQueryDetails,
+      waitEvents,
+      blockingSessions,
+      individualQueries,
+      executionPlan,
+      base,
+      v4,
+    ]
+  ) {
+    ajv.addSchema(schema);
+  }
+  return ajv;
+}
+
+const strictAjv = validator(slowQueries);
+const relaxedAjv = validator(relaxedSlowQueriesSchema());
+
+/** Validates one parsed document against the schema its content calls for (see {@link SchemaOptions}). */
+export function validateDocument(doc: unknown, opts: SchemaOptions = {}): DocumentValidation {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     return { schema: "none", errors: ["/ must be a JSON object (one protocol document)"] };
   }
   const record = doc as Record<string, unknown>;
   const chosen = record.protocol_version === "4" ? { schema: V4_SCHEMA } : chooseV3Schema(record);
   if ("errors" in chosen) return chosen;
-  const validate = ajv.getSchema(chosen.schema);
+  const validate = (opts.compat ?? true ? strictAjv : relaxedAjv).getSchema(chosen.schema);
   if (!validate) throw new Error(`schema ${chosen.schema} is not loaded`);
   if (validate(doc)) return { schema: chosen.schema, errors: [] };
   const errors = (validate.errors ?? []).map((e: ErrorObject) => {
@@ -94,9 +143,10 @@ export function validateDocument(doc: unknown): DocumentValidation {
 /**
  * Splits `stdout` into documents (one per line; a pretty document runs from a line `{` to a line
  * `}`), parses and validates each, and returns them. Throws one error listing every problem: text
- * that is not JSON, stdout not ending in a newline, and each schema violation.
+ * that is not JSON, stdout not ending in a newline, and each schema violation. Pass
+ * `{ compat: false }` for output written with compatibility mode off (see {@link SchemaOptions}).
  */
-export function assertValidDocuments(stdout: string): ParsedDoc[] {
+export function assertValidDocuments(stdout: string, opts: SchemaOptions = {}): ParsedDoc[] {
   const problems: string[] = [];
   const docs: ParsedDoc[] = [];
   if (stdout.length > 0 && !stdout.endsWith("\n")) problems.push("stdout does not end with a newline");
@@ -115,7 +165,7 @@ export function assertValidDocuments(stdout: string): ParsedDoc[] {
       problems.push(`line ${start + 1}: not JSON (${(e as Error).message}): ${text.slice(0, 120)}`);
       continue;
     }
-    const result = validateDocument(doc);
+    const result = validateDocument(doc, opts);
     for (const err of result.errors) problems.push(`line ${start + 1} [${result.schema}]: ${err}`);
     docs.push({ line: start + 1, text, doc, schema: result.schema });
   }
@@ -124,6 +174,8 @@ export function assertValidDocuments(stdout: string): ParsedDoc[] {
   }
   return docs;
 }
+
+const TYPED_SCHEMAS: Readonly<Record<string, string>> = { ...QPM_SCHEMAS, ...EXTENDED_SCHEMAS };
 
 function chooseV3Schema(doc: Record<string, unknown>): { schema: string } | DocumentValidation {
   const types = new Set<string>();
@@ -134,13 +186,14 @@ function chooseV3Schema(doc: Record<string, unknown>): { schema: string } | Docu
       if (typeof t === "string") types.add(t);
     }
   }
-  const qpm = [...types].filter((t) => t in QPM_SCHEMAS);
-  if (qpm.length === 0) return { schema: BASE_SCHEMA };
-  if (types.size === 1) return { schema: QPM_SCHEMAS[qpm[0]] };
+  const known = [...types].filter((t) => t in TYPED_SCHEMAS);
+  if (known.length === 0) return { schema: BASE_SCHEMA };
+  if (types.size === 1) return { schema: TYPED_SCHEMAS[known[0]] };
   return {
     schema: "none",
     errors: [
-      `/ mixes event types ${[...types].sort().join(", ")}: a QPM document holds exactly one QPM event type`,
+      `/ mixes event types ${[...types].sort().join(", ")}: ` +
+      "a QPM or extended document holds exactly one event type",
     ],
   };
 }

@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { assertValidDocuments, BASE_SCHEMA, QPM_SCHEMAS, V4_SCHEMA, validateDocument } from "./schema.ts";
+import slowQueries from "../schemas/slow-queries.schema.json" with { type: "json" };
+import {
+  assertValidDocuments,
+  BASE_SCHEMA,
+  EXTENDED_SCHEMAS,
+  QPM_SCHEMAS,
+  relaxedSlowQueriesSchema,
+  V4_SCHEMA,
+  validateDocument,
+} from "./schema.ts";
 
 type Set = Record<string, unknown>;
 
@@ -81,6 +90,20 @@ const VALID_SETS: Record<string, Set> = {
     level_id: 0,
   },
 };
+
+const DETAILS: Set = {
+  event_type: "PgQueryLensSlowQueryDetails",
+  query_id: "-6410924811397428219",
+  database_name: "shop",
+  total_exec_time_ms: 18972.64,
+  rows: 45600,
+  collection_timestamp: "2026-08-19T10:15:00Z",
+};
+
+/** SLOW as compatibility mode off writes it: with the two detail fields. */
+const SLOW_COMPAT_OFF: Set = { ...SLOW, total_exec_time_ms: 18972.64, rows: 45600 };
+
+type MetricSetSchema = { definitions: { metricSet: { required: string[]; properties: object } } };
 
 Deno.test("schema: each QPM type's document is checked against its own schema", () => {
   for (const [eventType, set] of Object.entries(VALID_SETS)) {
@@ -296,4 +319,105 @@ Deno.test("assertValidDocuments: lists every problem, with line numbers", () => 
       return true;
     },
   );
+});
+
+Deno.test("schema: an extended type's document is checked against its own closed schema", () => {
+  assert.deepEqual(validateDocument(v3Doc([DETAILS])), {
+    schema: EXTENDED_SCHEMAS.PgQueryLensSlowQueryDetails,
+    errors: [],
+  });
+  const { total_exec_time_ms: _t, rows: _r, ...keysOnly } = DETAILS;
+  assert.deepEqual(validateDocument(v3Doc([keysOnly, { ...DETAILS, cluster_name: "c" }])).errors, []);
+  const cases: [Set, string][] = [
+    [
+      { ...DETAILS, query_text: "SELECT 1" },
+      "/data/0/metrics/0 must NOT have additional properties (query_text)",
+    ],
+    [{ ...DETAILS, rows: 1.5 }, "/data/0/metrics/0/rows must be integer"],
+    [{ ...DETAILS, total_exec_time_ms: -1 }, "/data/0/metrics/0/total_exec_time_ms must be >= 0"],
+    [{ ...DETAILS, query_id: 7 }, "/data/0/metrics/0/query_id must be string"],
+  ];
+  for (const [set, expected] of cases) assert.deepEqual(validateDocument(v3Doc([set])).errors, [expected]);
+  const { database_name: _d, ...noDatabase } = DETAILS;
+  assert.deepEqual(validateDocument(v3Doc([noDatabase])).errors, [
+    "/data/0/metrics/0 must have required property 'database_name'",
+  ]);
+  assert.deepEqual(validateDocument(v3Doc([DETAILS], "pg-database")).errors, [
+    "/data/0/entity/type must be equal to constant",
+  ]);
+  const mixed = validateDocument(v3Doc([SLOW, DETAILS]));
+  assert.equal(mixed.schema, "none");
+  assert.match(mixed.errors[0], /mixes event types PgQueryLensSlowQueryDetails, PostgresSlowQueries/);
+});
+
+Deno.test("schema: QPM_SCHEMAS stays upstream's five types; extended types are listed apart", () => {
+  assert.deepEqual(Object.keys(QPM_SCHEMAS).sort(), [
+    "PostgresBlockingSessions",
+    "PostgresExecutionPlanMetrics",
+    "PostgresIndividualQueries",
+    "PostgresSlowQueries",
+    "PostgresWaitEvents",
+  ]);
+  for (const type of Object.keys(EXTENDED_SCHEMAS)) assert.ok(!(type in QPM_SCHEMAS), type);
+});
+
+Deno.test("schema: the relaxed slow-queries schema adds exactly the two detail fields, optional", () => {
+  const strict = (slowQueries as unknown as MetricSetSchema).definitions.metricSet;
+  const relaxed = (relaxedSlowQueriesSchema() as unknown as MetricSetSchema).definitions.metricSet;
+  const added = Object.keys(relaxed.properties).filter((k) => !(k in strict.properties));
+  assert.deepEqual(added.sort(), ["rows", "total_exec_time_ms"]);
+  assert.deepEqual(relaxed.required, strict.required);
+  assert.ok(!("rows" in strict.properties), "the strict schema is left as it is");
+});
+
+Deno.test("schema: {compat: false} accepts the detail fields on PostgresSlowQueries only", () => {
+  assert.deepEqual(validateDocument(v3Doc([SLOW_COMPAT_OFF])).errors, [
+    "/data/0/metrics/0 must NOT have additional properties (total_exec_time_ms)",
+    "/data/0/metrics/0 must NOT have additional properties (rows)",
+  ]);
+  assert.deepEqual(validateDocument(v3Doc([SLOW_COMPAT_OFF]), { compat: false }), {
+    schema: QPM_SCHEMAS.PostgresSlowQueries,
+    errors: [],
+  });
+  assert.deepEqual(validateDocument(v3Doc([SLOW]), { compat: false }).errors, [], "still optional");
+  assert.deepEqual(validateDocument(v3Doc([{ ...SLOW_COMPAT_OFF, rows: 0.5 }]), { compat: false }).errors, [
+    "/data/0/metrics/0/rows must be integer",
+  ]);
+  assert.deepEqual(validateDocument(v3Doc([{ ...SLOW_COMPAT_OFF, extra: 1 }]), { compat: false }).errors, [
+    "/data/0/metrics/0 must NOT have additional properties (extra)",
+  ]);
+  const waits = { ...VALID_SETS.PostgresWaitEvents, total_exec_time_ms: 1 };
+  assert.deepEqual(validateDocument(v3Doc([waits]), { compat: false }).errors, [
+    "/data/0/metrics/0 must NOT have additional properties (total_exec_time_ms)",
+  ]);
+});
+
+Deno.test("schema: v4 events of the extended type and compat-off slow queries are checked", () => {
+  const v4With = (attributes: Set) => {
+    const doc = structuredClone(V4_DOC);
+    doc.data[0].events[0].category = attributes.event_type as string;
+    doc.data[0].events[0].attributes = attributes as typeof SLOW;
+    return doc;
+  };
+  assert.deepEqual(validateDocument(v4With(DETAILS)).errors, []);
+  assert.ok(
+    validateDocument(v4With({ ...DETAILS, query_text: "x" })).errors.includes(
+      "/data/0/events/0/attributes must NOT have additional properties (query_text)",
+    ),
+  );
+  assert.ok(
+    validateDocument(v4With(SLOW_COMPAT_OFF)).errors.includes(
+      "/data/0/events/0/attributes must NOT have additional properties (rows)",
+    ),
+  );
+  assert.deepEqual(validateDocument(v4With(SLOW_COMPAT_OFF), { compat: false }).errors, []);
+});
+
+Deno.test("assertValidDocuments: {compat: false} is applied to every document", () => {
+  const stdout = `${JSON.stringify(v3Doc([SLOW_COMPAT_OFF]))}\n${JSON.stringify(v3Doc([DETAILS]))}\n`;
+  assert.throws(() => assertValidDocuments(stdout), /line 1 \[slow-queries\.schema\.json\]: .*\(rows\)/);
+  assert.deepEqual(assertValidDocuments(stdout, { compat: false }).map((d) => d.schema), [
+    "slow-queries.schema.json",
+    "slow-query-details.schema.json",
+  ]);
 });
