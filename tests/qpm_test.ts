@@ -156,6 +156,13 @@ Deno.test("QPM on PostgreSQL 15 with pg_stat_statements and pg_wait_sampling", a
       for (const type of QPM_TYPES) assert.ok(types.has(type), type);
     });
 
+    await t.step("every statement the collector ran carries its marker", async () => {
+      const rows = await cluster
+        .sql()`SELECT s.query FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+        WHERE r.rolname = 'monitor' AND s.query NOT LIKE '/* pgquerylens */%'`;
+      assert.deepEqual(rows.map((r) => r.query), []);
+    });
+
     await t.step("without COLLECTION_LIST nothing is published and the reason is logged", async () => {
       const none = await runCollectorProcess([], { ...env, COLLECTION_LIST: "" });
       assert.equal(none.code, 0, none.stderr);

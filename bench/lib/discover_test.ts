@@ -42,7 +42,10 @@ Deno.test("loadBenchmarks loads every module, or the named ones in order", async
 });
 
 Deno.test("loadBenchmark names a module without a valid benchmark export", async () => {
-  await withDir({ "empty.ts": "export const other = 1;", "half.ts": 'export const benchmark = { name: "x" };' }, async (dir) => {
+  await withDir({
+    "empty.ts": "export const other = 1;",
+    "half.ts": 'export const benchmark = { name: "x" };',
+  }, async (dir) => {
     await assert.rejects(loadBenchmark(join(dir, "empty.ts")), /empty\.ts exports no benchmark/);
     await assert.rejects(loadBenchmark(join(dir, "half.ts")), /half\.ts exports no benchmark/);
   });

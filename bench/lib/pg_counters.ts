@@ -57,3 +57,24 @@ export function countConnections(logText: string, role: string): number {
   const line = new RegExp(`connection authorized: user=${escapeRegExp(role)}(\\s|$)`);
   return logText.split("\n").filter((l) => line.test(l)).length;
 }
+
+/** A statement of the role that does not start with the marker, with its calls so far. */
+export interface UnmarkedStatement {
+  /** Its pg_stat_statements text (normalized), whitespace collapsed. */
+  text: string;
+  /** Calls so far. */
+  calls: number;
+}
+
+/**
+ * The statements of `role` in pg_stat_statements whose text does not start with the collector's
+ * marker, most called first: statements the collector would not recognize as its own.
+ */
+export async function unmarkedStatements(sql: postgres.Sql, role: string): Promise<UnmarkedStatement[]> {
+  const rows = await sql`
+    SELECT s.query, sum(s.calls)::float8 AS calls
+    FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+    WHERE r.rolname = ${role} AND left(s.query, ${MARKER.length}) <> ${MARKER}
+    GROUP BY s.query ORDER BY 2 DESC, 1`;
+  return rows.map((r) => ({ text: (r.query as string).replace(/\s+/g, " ").trim(), calls: r.calls }));
+}

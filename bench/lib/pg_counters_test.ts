@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { startCluster } from "../../tests/support/cluster.ts";
 import { MARKER } from "../../src/query_engine/marker.ts";
-import { callsDelta, countConnections, logOffset, logSince, statementCalls } from "./pg_counters.ts";
+import {
+  callsDelta,
+  countConnections,
+  logOffset,
+  logSince,
+  statementCalls,
+  unmarkedStatements,
+} from "./pg_counters.ts";
 
 Deno.test("countConnections matches the role exactly", () => {
   const log = [
@@ -47,6 +54,11 @@ Deno.test("statement calls and connections of one role, counted by the server", 
   }
   const after = await statementCalls(admin, "watcher");
   assert.deepEqual(callsDelta(before, after), { byRole: 8, marked: 6 });
+  assert.deepEqual(await unmarkedStatements(admin, "watcher"), [{
+    text: "SELECT $1 AS a, $2 AS b",
+    calls: 2,
+  }]);
+  assert.deepEqual(await unmarkedStatements(admin, "pg_monitor"), []);
   assert.equal(countConnections(logSince(cluster.logFile, offset), "watcher"), 2);
   assert.equal(countConnections(logSince(cluster.logFile, logOffset(cluster.logFile)), "watcher"), 0);
 });

@@ -110,7 +110,9 @@ export function mixSchemaSql(tables: number, rows: number): string {
     const name = tableName(i);
     parts.push(
       `CREATE TABLE ${name} (id bigint PRIMARY KEY, ${COLUMNS.map((c) => `${c.name} ${c.type}`).join(", ")})`,
-      `INSERT INTO ${name} SELECT g, ${COLUMNS.map((c) => c.fill).join(", ")} FROM generate_series(1, ${rows}) g`,
+      `INSERT INTO ${name} SELECT g, ${
+        COLUMNS.map((c) => c.fill).join(", ")
+      } FROM generate_series(1, ${rows}) g`,
     );
   }
   parts.push("ANALYZE");

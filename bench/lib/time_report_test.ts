@@ -41,6 +41,9 @@ Deno.test("parseTimeReport reports the terminating signal", async () => {
 
 Deno.test("parseTimeReport names what is wrong with a bad report", () => {
   assert.throws(() => parseTimeReport("nothing here\n"), /no line with max_rss_kb=/);
-  assert.throws(() => parseTimeReport("wall_s=1 user_s=x sys_s=0 max_rss_kb=5 exit=0"), /user_s is not a number/);
+  assert.throws(
+    () => parseTimeReport("wall_s=1 user_s=x sys_s=0 max_rss_kb=5 exit=0"),
+    /user_s is not a number/,
+  );
   assert.throws(() => parseTimeReport("wall_s=1 sys_s=0 max_rss_kb=5 exit=0"), /lacks user_s=/);
 });

@@ -8,7 +8,9 @@ import {
 } from "./catalog.ts";
 
 Deno.test("the five QPM types carry exactly nri-postgresql's attribute names", () => {
-  const names = Object.fromEntries(QPM_EVENT_TYPES.map((t) => [t.eventType, t.fields.map((f) => f.nri).sort()]));
+  const names = Object.fromEntries(
+    QPM_EVENT_TYPES.map((t) => [t.eventType, t.fields.map((f) => f.nri).sort()]),
+  );
   assert.deepEqual(names, {
     PostgresWaitEvents: [
       "collection_timestamp",

@@ -72,7 +72,7 @@ export function connectionOptions(
     backoff: reconnectBackoff,
     keep_alive: 60,
     debug: false,
-    fetch_types: true,
+    fetch_types: false,
     publications: "alltables",
     target_session_attrs: undefined,
     onnotice: () => {},

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { arrayLiteral } from "../../query_engine/params.ts";
 import { MARKER } from "../../query_engine/marker.ts";
 import type { Capabilities } from "../../query_engine/capabilities.ts";
 import type { Sql } from "../../query_engine/connection.ts";
@@ -69,7 +70,7 @@ export async function sampleActivity(
        WHERE a.state = 'active' AND a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
          AND a.datname = ANY($1::text[]) AND a.application_name <> $2 AND a.query_start IS NOT NULL
          AND a.query NOT LIKE $3`,
-      [databases, applicationName, `${MARKER}%`],
+      [arrayLiteral(databases), applicationName, `${MARKER}%`],
     );
     for (const r of rows) {
       const key = `${r.pid}:${r.start_ms}`;

@@ -10,6 +10,7 @@
  */
 
 import type { BlockingSession } from "../../core/model.ts";
+import { arrayLiteral } from "../../query_engine/params.ts";
 import { MARKER } from "../../query_engine/marker.ts";
 import { obfuscateSql } from "../../query_engine/sql_text.ts";
 import { extObject, type QpmContext, rfc3339Nano, utcMicros } from "./context.ts";
@@ -31,7 +32,7 @@ export async function collectBlockingSessions(ctx: QpmContext): Promise<Blocking
      WHERE w.wait_event_type = 'Lock' AND w.datname = ANY($1::text[]) AND w.pid <> pg_backend_pid()
      ORDER BY w.query_start ASC NULLS LAST, w.pid, b.pid
      LIMIT $2`,
-    [ctx.databases, ctx.countThreshold],
+    [arrayLiteral(ctx.databases), ctx.countThreshold],
   );
   const pgss = extObject(ctx.caps, "pg_stat_statements", "pg_stat_statements");
   const validId = (id: string | null | undefined) => (id && id !== "0" ? id : undefined);

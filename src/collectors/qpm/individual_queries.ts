@@ -11,6 +11,7 @@
  */
 
 import type { IndividualQuery } from "../../core/model.ts";
+import { arrayLiteral } from "../../query_engine/params.ts";
 import { MARKER } from "../../query_engine/marker.ts";
 import type { ActivitySamples } from "./activity_sampler.ts";
 import { extObject, type QpmContext } from "./context.ts";
@@ -74,8 +75,8 @@ export async function individualFromPgStatMonitor(
          AND m.bucket_start_time >= now() - interval '60 seconds') x
      WHERE x.rn <= $4 ORDER BY x.exec_ms DESC`,
     [
-      slow.map((s) => s.queryId),
-      ctx.databases,
+      arrayLiteral(slow.map((s) => s.queryId)),
+      arrayLiteral(ctx.databases),
       ctx.responseTimeThresholdMs,
       individualLimit(ctx.countThreshold),
     ],

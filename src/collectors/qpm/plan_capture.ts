@@ -92,8 +92,8 @@ export class PlanCapture {
     if (!check.ok) return { ok: false, reason: check.reason };
     this.explains++;
     try {
-      const sql = this.#connections.sql(database);
-      const { caps } = await this.#caps.get(database, sql);
+      const sql = this.#connections.sql(database, "explain");
+      const { caps } = await this.#caps.get(database, this.#connections.sql(database));
       const plan = await runExplain(
         sql,
         check.statement,
@@ -121,7 +121,9 @@ function checkedSingle(text: string, kind: string): string {
 
 /**
  * Runs EXPLAIN (FORMAT JSON) of one already-checked statement in a READ ONLY transaction and
- * returns the root plan node.
+ * returns the root plan node. `sql` must be a one-connection client that nothing else uses
+ * meanwhile (plan capture has its own session per database), since the transaction spans several
+ * statements sent one after another.
  */
 export async function runExplain(
   sql: Sql,
@@ -131,40 +133,33 @@ export async function runExplain(
   timeoutMs: number,
 ): Promise<ExplainNode> {
   const extended = { simple: false } as never;
-  const prepared = paramCount > 0 && major < 16;
   const simple = { simple: true } as never;
+  const prepared = paramCount > 0 && major < 16;
+  const run = (text: string, opts = extended) => sql.unsafe(text, [], opts);
+  let rows;
   try {
-    const rows = await sql.begin("READ ONLY", async (tx) => {
-      await tx.unsafe(`SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}`, [], extended);
-      if (paramCount === 0) {
-        return await tx.unsafe(`${MARKER} EXPLAIN (FORMAT JSON) ${statement}`, [], extended);
-      }
-      if (!prepared) {
-        const generic = checkedSingle(
-          `${MARKER} EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${statement}`,
-          "ExplainStmt",
-        );
-        return await tx.unsafe(generic, [], simple);
-      }
-      await tx.unsafe(`SET LOCAL plan_cache_mode = force_generic_plan`, [], extended);
-      await tx.unsafe(
-        checkedSingle(`${MARKER} PREPARE ${PREPARED_NAME} AS ${statement}`, "PrepareStmt"),
-        [],
+    await run(`${MARKER} BEGIN READ ONLY`);
+    await run(`${MARKER} SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(timeoutMs))}`);
+    if (paramCount === 0) {
+      rows = await run(`${MARKER} EXPLAIN (FORMAT JSON) ${statement}`);
+    } else if (!prepared) {
+      rows = await run(
+        checkedSingle(`${MARKER} EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${statement}`, "ExplainStmt"),
         simple,
       );
+    } else {
+      await run(`${MARKER} SET LOCAL plan_cache_mode = force_generic_plan`);
+      await run(checkedSingle(`${MARKER} PREPARE ${PREPARED_NAME} AS ${statement}`, "PrepareStmt"), simple);
       const args = Array.from({ length: paramCount }, () => "NULL").join(", ");
-      return await tx.unsafe(
-        `${MARKER} EXPLAIN (FORMAT JSON) EXECUTE ${PREPARED_NAME}(${args})`,
-        [],
-        extended,
-      );
-    });
-    const doc = rows[0]?.["QUERY PLAN"];
-    const parsed = typeof doc === "string" ? JSON.parse(doc) : doc;
-    const root = parsed?.[0]?.Plan as ExplainNode | undefined;
-    if (!root) throw new Error("EXPLAIN returned no plan");
-    return root;
+      rows = await run(`${MARKER} EXPLAIN (FORMAT JSON) EXECUTE ${PREPARED_NAME}(${args})`);
+    }
   } finally {
-    if (prepared) await sql.unsafe(`DEALLOCATE ALL`, [], extended).catch(() => {});
+    await run(`${MARKER} ROLLBACK`).catch(() => {});
+    if (prepared) await run(`${MARKER} DEALLOCATE ${PREPARED_NAME}`).catch(() => {});
   }
+  const doc = rows[0]?.["QUERY PLAN"];
+  const parsed = typeof doc === "string" ? JSON.parse(doc) : doc;
+  const root = parsed?.[0]?.Plan as ExplainNode | undefined;
+  if (!root) throw new Error("EXPLAIN returned no plan");
+  return root;
 }

@@ -9,6 +9,7 @@
  */
 
 import type { SlowQuery } from "../../core/model.ts";
+import { arrayLiteral } from "../../query_engine/params.ts";
 import { MARKER } from "../../query_engine/marker.ts";
 import { collectionTimestamp, extObject, type QpmContext } from "./context.ts";
 
@@ -46,7 +47,7 @@ export async function collectSlowQueries(ctx: QpmContext, now: Date): Promise<Sl
        AND s.queryid <> ALL($2::bigint[])
      ORDER BY s.${total} / s.calls DESC
      LIMIT $3`,
-    [ctx.databases, own, ctx.countThreshold + margin],
+    [arrayLiteral(ctx.databases), arrayLiteral(own), ctx.countThreshold + margin],
   );
   const view = extObject(ctx.caps, "pg_stat_statements", "pg_stat_statements")!;
   await ctx.texts.fill(ctx.sql, view, rows.map((r) => ({ dbid: r.dbid, queryId: r.query_id })));

@@ -10,6 +10,7 @@
  */
 
 import { isOwnStatement, MARKER } from "../../query_engine/marker.ts";
+import { arrayLiteral } from "../../query_engine/params.ts";
 import type { Sql } from "../../query_engine/connection.ts";
 import { obfuscateSql, type StatementType, statementType } from "../../query_engine/sql_text.ts";
 
@@ -81,7 +82,7 @@ export class StatementTextCache {
     const rows = await sql.unsafe(
       `${MARKER} SELECT s.dbid, s.queryid::text AS queryid, s.query
        FROM ${pgss} s WHERE s.queryid = ANY($1::bigint[])`,
-      [ids],
+      [arrayLiteral(ids)],
     );
     for (const r of rows) {
       if (r.query !== null && r.query !== HIDDEN_TEXT) this.put(r.dbid, r.queryid, r.query);

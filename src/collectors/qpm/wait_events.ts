@@ -9,6 +9,7 @@
  */
 
 import type { WaitEvent } from "../../core/model.ts";
+import { arrayLiteral } from "../../query_engine/params.ts";
 import { MARKER } from "../../query_engine/marker.ts";
 import type { ActivitySamples } from "./activity_sampler.ts";
 import { collectionTimestamp, extObject, type QpmContext } from "./context.ts";
@@ -74,7 +75,7 @@ export async function collectWaitEvents(
 async function databaseOids(ctx: QpmContext): Promise<Map<string, string>> {
   const rows = await ctx.sql.unsafe(
     `${MARKER} SELECT datname, oid::text AS oid FROM pg_database WHERE datname = ANY($1::text[])`,
-    [ctx.databases],
+    [arrayLiteral(ctx.databases)],
   );
   return new Map(rows.map((r) => [r.datname as string, r.oid as string]));
 }
@@ -94,7 +95,7 @@ async function fromWaitSampling(ctx: QpmContext, history: string): Promise<WaitA
      GROUP BY 1, 2, 3
      ORDER BY total_ms DESC NULLS LAST
      LIMIT $2`,
-    [own, ctx.countThreshold * 3],
+    [arrayLiteral(own), ctx.countThreshold * 3],
   );
   return rows.map((r) => ({
     eventType: r.event_type,
