@@ -52,7 +52,7 @@ Deno.test("the CLI as the compiled binary runs it", async (t) => {
     const run = await runCollectorFor(
       ["-interval=1", "-verbose"],
       clusterEnv(cluster, "postgres", cluster.password),
-      2500,
+      3500,
     );
     assert.equal(run.code, 0, run.stderr);
     assert.ok(performance.now() - started < 10_000);

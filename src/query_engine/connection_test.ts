@@ -202,7 +202,7 @@ Deno.test("ConnectionManager on a real server", async (t) => {
         // A statement sent right after pg_terminate_backend may fail; the collector then goes on with
         // its next statement at once (each collector fails alone). That one may fail too, but it must
         // settle, and a later one must succeed on a new session.
-        for (let round = 0; round < 3; round++) {
+        for (let round = 0; round < 6; round++) {
           const sql = cm.sql("postgres", `race${round}`);
           await admin`SELECT pg_terminate_backend(${(await settingsOf(sql)).pid})`;
           const racing = await within(sql.unsafe("SELECT 1"), 3000);

@@ -54,10 +54,10 @@ Deno.test("sampleActivity on PostgreSQL 15 sees running statements with their wa
     const caps = await probeCapabilities(sql);
     const t0 = Date.now();
     const background = Promise.all([
-      runInBackground(cluster, "SELECT pg_sleep(0.9), 'sampled' AS probe"),
-      runInBackground(cluster, "SELECT pg_sleep(0.9), 'same app' AS probe", APP),
-      runInBackground(cluster, `${MARKER} SELECT pg_sleep(0.9)`),
-      runInBackground(cluster, "SELECT pg_sleep(0.9), 'elsewhere' AS probe", "worker", "other"),
+      runInBackground(cluster, "SELECT pg_sleep(1.5), 'sampled' AS probe"),
+      runInBackground(cluster, "SELECT pg_sleep(1.5), 'same app' AS probe", APP),
+      runInBackground(cluster, `${MARKER} SELECT pg_sleep(1.5)`),
+      runInBackground(cluster, "SELECT pg_sleep(1.5), 'elsewhere' AS probe", "worker", "other"),
     ]);
     await pause(150);
     const activity = await sampleActivity(cm.sql("postgres", "sampler"), caps, ["postgres"], APP, 4, 100);
@@ -67,7 +67,7 @@ Deno.test("sampleActivity on PostgreSQL 15 sees running statements with their wa
     assert.equal(activity.intervalMs, 100);
     assert.equal(activity.executions.length, 1, JSON.stringify(activity.executions.map((e) => e.text)));
     const [e] = activity.executions;
-    assert.equal(e.text, "SELECT pg_sleep(0.9), 'sampled' AS probe");
+    assert.equal(e.text, "SELECT pg_sleep(1.5), 'sampled' AS probe");
     assert.equal(e.databaseName, "postgres");
     assert.equal(e.samples, 4);
     assert.equal(e.waits.get("Timeout:PgSleep"), 4);
@@ -105,9 +105,9 @@ Deno.test("sampleActivity and linkExecutions on PostgreSQL 13 (no query ids)", a
   const cm = manager(cluster);
   try {
     const caps = await probeCapabilities(cm.sql("postgres"));
-    const long = `SELECT pg_sleep(0.7), '${"x".repeat(caps.trackActivityQuerySize)}' AS link_probe`;
+    const long = `SELECT pg_sleep(1.0), '${"x".repeat(caps.trackActivityQuerySize)}' AS link_probe`;
     const background = Promise.all([
-      runInBackground(cluster, "SELECT pg_sleep(0.7), 'second run' AS link_probe"),
+      runInBackground(cluster, "SELECT pg_sleep(1.0), 'second run' AS link_probe"),
       runInBackground(cluster, long),
     ]);
     await pause(150);
@@ -117,7 +117,7 @@ Deno.test("sampleActivity and linkExecutions on PostgreSQL 13 (no query ids)", a
     assert.ok(activity.executions.every((e) => e.queryId === undefined));
     const full = activity.executions.find((e) => !e.truncated)!;
     const cut = activity.executions.find((e) => e.truncated)!;
-    assert.equal(full.text, "SELECT pg_sleep(0.7), 'second run' AS link_probe");
+    assert.equal(full.text, "SELECT pg_sleep(1.0), 'second run' AS link_probe");
     assert.ok(cut && long.startsWith(cut.text) && cut.text.length < long.length, "the long text is cut");
 
     const elsewhere = [{ queryId: known.id, databaseName: "other", queryText: known.query }];

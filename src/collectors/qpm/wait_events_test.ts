@@ -132,6 +132,22 @@ Deno.test("collectWaitEvents on PostgreSQL 15", async (t) => {
       assert.ok(again.every((r) => !r.queryText.includes("pgquerylens")));
     });
 
+    await t.step("statement texts are read once, not every cycle, with several databases", async () => {
+      for (const databases of [["shop"], ["shop", "postgres"]]) {
+        const { ctx } = await context("ws", { databases });
+        const fills = async () =>
+          (await ctx.sql.unsafe(
+            `${MARKER} SELECT coalesce(sum(calls), 0)::int AS n FROM pg_stat_statements WHERE query LIKE $1`,
+            [`${MARKER} SELECT s.dbid, s.queryid::text AS queryid%`],
+          ))[0].n as number;
+        const first = await collectWaitEvents(ctx, now, undefined);
+        assert.ok(first.some((r) => r.queryText.includes("ws_sleep")));
+        const before = await fills();
+        await collectWaitEvents(ctx, now, undefined);
+        assert.equal(await fills(), before, `databases ${databases}: the second cycle re-read texts`);
+      }
+    });
+
     await t.step("without pg_stat_statements in the main database: no rows", async () => {
       await cluster.createDatabase("bare");
       const { ctx } = await context("bare");
