@@ -2,8 +2,9 @@
  * What a connection can do: server version, extensions in its database, preloaded libraries,
  * privileges and the columns that vary between versions.
  *
- * Probed once per connection and again whenever the backend pid changes (a reconnect), so a
- * server restart or an extension created between cycles is noticed.
+ * Probed once per connection, again whenever the backend pid changes (a reconnect, e.g. after a
+ * server restart), and again once the probe is older than `maxAgeMs` (default 5 minutes), so an
+ * extension created or a role granted while the collector runs is noticed without a restart.
  *
  * @module
  */
@@ -119,14 +120,26 @@ export async function backendPid(sql: Sql): Promise<number> {
  * Caches capabilities per database and re-probes after a reconnect (the backend pid changed).
  */
 export class CapabilityCache {
-  readonly #byDb = new Map<string, Capabilities>();
+  readonly #byDb = new Map<string, { caps: Capabilities; at: number }>();
+  readonly #maxAgeMs: number;
 
-  /** Current capabilities of `database`'s session, probing when new or reconnected. */
-  async get(database: string, sql: Sql): Promise<{ caps: Capabilities; reprobed: boolean }> {
+  /** @param maxAgeMs age after which capabilities are probed again even without a reconnect */
+  constructor(maxAgeMs = 300_000) {
+    this.#maxAgeMs = maxAgeMs;
+  }
+
+  /** Current capabilities of `database`'s session, probing when new, reconnected or too old. */
+  async get(
+    database: string,
+    sql: Sql,
+    now = Date.now(),
+  ): Promise<{ caps: Capabilities; reprobed: boolean }> {
     const known = this.#byDb.get(database);
-    if (known && (await backendPid(sql)) === known.backendPid) return { caps: known, reprobed: false };
+    if (known && now - known.at < this.#maxAgeMs && (await backendPid(sql)) === known.caps.backendPid) {
+      return { caps: known.caps, reprobed: false };
+    }
     const caps = await probeCapabilities(sql);
-    this.#byDb.set(database, caps);
+    this.#byDb.set(database, { caps, at: now });
     return { caps, reprobed: true };
   }
 }

@@ -156,3 +156,19 @@ Deno.test("probeCapabilities on PostgreSQL 13: no query ids in pg_stat_activity"
     await cm.close();
   }
 });
+
+Deno.test("capabilities are probed again once they are older than the maximum age", async () => {
+  await using cluster = await startCluster({ name: "capsage", preload: ["pg_stat_statements"] });
+  const sql = cluster.sql();
+  const cache = new CapabilityCache(60_000);
+  const t0 = Date.now();
+  const first = await cache.get("postgres", sql, t0);
+  assert.equal(first.caps.extensions.has("pg_stat_statements"), false);
+  await cluster.createExtension("postgres", "pg_stat_statements");
+  const young = await cache.get("postgres", sql, t0 + 1_000);
+  assert.equal(young.reprobed, false);
+  assert.equal(young.caps.extensions.has("pg_stat_statements"), false);
+  const old = await cache.get("postgres", sql, t0 + 61_000);
+  assert.equal(old.reprobed, true);
+  assert.equal(old.caps.extensions.has("pg_stat_statements"), true);
+});

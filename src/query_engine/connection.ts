@@ -11,8 +11,77 @@
 import postgres from "postgres";
 import type { Config } from "../config/types.ts";
 
-/** A postgres.js client. */
-export type Sql = postgres.Sql;
+/** One result row. */
+// deno-lint-ignore no-explicit-any
+export type Row = Record<string, any>;
+
+/** Options of {@link Session.unsafe}. */
+export interface StatementOptions {
+  /** Simple query protocol (true) or extended protocol (false, the default with parameters). */
+  simple?: boolean;
+}
+
+/**
+ * A database session: runs one statement at a time and reconnects after a connection failure.
+ * (A postgres.js client satisfies it too, which tests use.)
+ */
+export interface Session {
+  /** Runs `text` with bound `params` (`options` as {@link StatementOptions}). */
+  // deno-lint-ignore no-explicit-any
+  unsafe(text: string, params?: any[], options?: any): Promise<Row[]>;
+}
+
+/** The session type every collector takes. */
+export type Sql = Session;
+
+/**
+ * Whether `e` means the connection itself is gone rather than a statement failed: anything that is
+ * not a server error (network and socket errors, driver-side closes — with or without a code), and
+ * server errors of classes 08 (connection exception) and 57P (shutdown, termination).
+ */
+export function isConnectionError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && (e as Error)?.name === "PostgresError") {
+    return code.startsWith("08") || code.startsWith("57P");
+  }
+  return true;
+}
+
+/**
+ * A session over a postgres.js client that is replaced after a connection failure: the driver's
+ * own reconnect can leave the next statement waiting forever when a statement races the
+ * termination of its backend, so a failed client is ended and a fresh one serves the next call.
+ */
+class ManagedSession implements Session {
+  readonly #create: () => postgres.Sql;
+  #client?: postgres.Sql;
+  #closed = false;
+
+  constructor(create: () => postgres.Sql) {
+    this.#create = create;
+  }
+
+  async unsafe(text: string, params: unknown[] = [], options?: StatementOptions): Promise<Row[]> {
+    if (this.#closed) throw new Error("session closed");
+    const client = this.#client ??= this.#create();
+    try {
+      return await client.unsafe(text, params as never[], options as never);
+    } catch (e) {
+      if (isConnectionError(e) && this.#client === client) {
+        this.#client = undefined;
+        client.end({ timeout: 0 }).catch(() => {});
+      }
+      throw e;
+    }
+  }
+
+  async end(timeoutSeconds: number): Promise<void> {
+    this.#closed = true;
+    const client = this.#client;
+    this.#client = undefined;
+    if (client) await client.end({ timeout: timeoutSeconds });
+  }
+}
 
 /** What the connection layer needs from the configuration. */
 export type ConnectionConfig = Pick<
@@ -88,7 +157,7 @@ export function connectionOptions(
 /** Keeps one client per database for the life of the collector. */
 export class ConnectionManager {
   readonly #cfg: ConnectionConfig;
-  readonly #clients = new Map<string, Sql>();
+  readonly #clients = new Map<string, ManagedSession>();
   readonly #readFile: ReadFile;
 
   /**
@@ -101,14 +170,14 @@ export class ConnectionManager {
   }
 
   /**
-   * The client for `database`, created on first use. `purpose` keeps separate sessions for work
+   * The session for `database`, created on first use. `purpose` keeps separate sessions for work
    * that runs concurrently with the main one (e.g. activity sampling).
    */
   sql(database: string, purpose = "main"): Sql {
     const key = `${purpose}\u0000${database}`;
     let c = this.#clients.get(key);
     if (!c) {
-      c = postgres(connectionOptions(this.#cfg, database, this.#readFile));
+      c = new ManagedSession(() => postgres(connectionOptions(this.#cfg, database, this.#readFile)));
       this.#clients.set(key, c);
     }
     return c;
@@ -118,6 +187,6 @@ export class ConnectionManager {
   async close(timeoutSeconds = 2): Promise<void> {
     const all = [...this.#clients.values()];
     this.#clients.clear();
-    await Promise.allSettled(all.map((c) => c.end({ timeout: timeoutSeconds })));
+    await Promise.allSettled(all.map((c) => c.end(timeoutSeconds)));
   }
 }

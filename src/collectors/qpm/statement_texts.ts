@@ -30,15 +30,25 @@ export const HIDDEN_TEXT = "<insufficient privilege>";
 /** Maximum text length, as upstream's LEFT(query, 4095). */
 export const MAX_TEXT = 4095;
 
-/** Cache of texts keyed by `dbid:queryid`, bounded in entries. */
+/**
+ * Cache of texts keyed by `dbid:queryid`, bounded in entries. Pairs that pg_stat_statements did
+ * not have when asked are remembered as absent for `absentTtlMs`, so a query id looked up in every
+ * collected database (pg_wait_sampling has no database) does not re-read the texts each cycle.
+ */
 export class StatementTextCache {
   readonly #byKey = new Map<string, StatementText>();
+  readonly #absentUntil = new Map<string, number>();
   readonly #ownIds = new Set<string>();
   readonly #max: number;
+  readonly #absentTtlMs: number;
 
-  /** @param maxEntries most texts kept (least recently used ones are dropped) */
-  constructor(maxEntries = 20000) {
+  /**
+   * @param maxEntries most texts (and absent pairs) kept; least recently used ones are dropped
+   * @param absentTtlMs how long a pair found absent is not asked for again
+   */
+  constructor(maxEntries = 20000, absentTtlMs = 300_000) {
     this.#max = maxEntries;
+    this.#absentTtlMs = absentTtlMs;
   }
 
   /** Query ids known to be the collector's own statements. */
@@ -75,8 +85,15 @@ export class StatementTextCache {
    * Ensures texts for the given (dbid, queryid) pairs are cached, reading pg_stat_statements once
    * for all the missing ones. `pgss` is the schema-qualified view name.
    */
-  async fill(sql: Sql, pgss: string, wanted: { dbid: number | string; queryId: string }[]): Promise<number> {
-    const missing = wanted.filter((w) => !this.get(w.dbid, w.queryId));
+  async fill(
+    sql: Sql,
+    pgss: string,
+    wanted: { dbid: number | string; queryId: string }[],
+    now = Date.now(),
+  ): Promise<number> {
+    const missing = wanted.filter((w) =>
+      !this.get(w.dbid, w.queryId) && !((this.#absentUntil.get(`${w.dbid}:${w.queryId}`) ?? 0) > now)
+    );
     if (missing.length === 0) return 0;
     const ids = [...new Set(missing.map((m) => m.queryId))];
     const rows = await sql.unsafe(
@@ -84,8 +101,19 @@ export class StatementTextCache {
        FROM ${pgss} s WHERE s.queryid = ANY($1::bigint[])`,
       [arrayLiteral(ids)],
     );
+    const returned = new Set<string>();
     for (const r of rows) {
+      returned.add(`${r.dbid}:${r.queryid}`);
       if (r.query !== null && r.query !== HIDDEN_TEXT) this.put(r.dbid, r.queryid, r.query);
+    }
+    for (const m of missing) {
+      const key = `${m.dbid}:${m.queryId}`;
+      if (returned.has(key)) continue;
+      this.#absentUntil.delete(key);
+      this.#absentUntil.set(key, now + this.#absentTtlMs);
+    }
+    while (this.#absentUntil.size > this.#max) {
+      this.#absentUntil.delete(this.#absentUntil.keys().next().value as string);
     }
     return rows.length;
   }

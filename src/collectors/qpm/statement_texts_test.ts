@@ -73,12 +73,16 @@ Deno.test("StatementTextCache.fill against pg_stat_statements", async (t) => {
     assert.equal(cache.get(beta.dbid, beta.queryId)?.text, "SELECT upper($1) AS texts_beta, $2");
   });
 
-  await t.step("unknown ids are not cached and are asked for again", async () => {
+  await t.step("absent pairs are not asked for again until their TTL has passed", async () => {
     const ghost = { dbid: alpha.dbid, queryId: "123456789" };
-    assert.equal(await cache.fill(sql, PGSS, [ghost]), 0);
+    const t0 = Date.now();
+    assert.equal(await cache.fill(sql, PGSS, [ghost], t0), 0);
+    assert.equal(cache.get(ghost.dbid, ghost.queryId), undefined);
     const c0 = await fillCalls();
-    await cache.fill(sql, PGSS, [ghost]);
-    assert.equal(await fillCalls(), c0 + 1);
+    await cache.fill(sql, PGSS, [ghost], t0 + 1000);
+    assert.equal(await fillCalls(), c0, "within the TTL: no statement");
+    await cache.fill(sql, PGSS, [ghost], t0 + 301_000);
+    assert.equal(await fillCalls(), c0 + 1, "after the TTL: asked again");
   });
 
   await t.step("own statements are recognised and their ids listed", async () => {
@@ -120,7 +124,11 @@ Deno.test("StatementTextCache.fill against pg_stat_statements", async (t) => {
       await fresh.fill(plain, PGSS, [alpha, beta]);
       assert.equal(fresh.get(alpha.dbid, alpha.queryId), undefined);
       assert.equal(fresh.get(beta.dbid, beta.queryId), undefined);
-      assert.equal(await fresh.fill(sql, PGSS, [alpha]), 1, "a privileged session fills it later");
+      assert.equal(
+        await fresh.fill(sql, PGSS, [alpha], Date.now() + 301_000),
+        1,
+        "once the absence has expired, a privileged session fills it",
+      );
       assert.ok(fresh.get(alpha.dbid, alpha.queryId));
     } finally {
       await plain.end();
