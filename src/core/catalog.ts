@@ -47,32 +47,59 @@ export interface EventTypeSpec<Row> {
   fields: FieldSpec<Row>[];
 }
 
+/** `query_id`: the statement's query id as a decimal string (shared by every QPM type). */
+const QUERY_ID = {
+  field: "queryId",
+  nri: "query_id",
+  type: "attribute",
+  required: true,
+  description: "query id (decimal)",
+} as const;
+
+/** `query_text`: normalized (or obfuscated) statement text, at most 4095 characters. */
+const QUERY_TEXT = {
+  field: "queryText",
+  nri: "query_text",
+  type: "attribute",
+  required: true,
+  description: "normalized text, at most 4095 characters",
+} as const;
+
+/** `database_name`. */
+const DATABASE_NAME = {
+  field: "databaseName",
+  nri: "database_name",
+  type: "attribute",
+  required: true,
+  description: "database",
+} as const;
+
+/** `collection_timestamp`: collection time, UTC, `YYYY-MM-DDTHH:MM:SSZ`. */
+const COLLECTION_TIMESTAMP = {
+  field: "collectionTimestamp",
+  nri: "collection_timestamp",
+  type: "attribute",
+  required: true,
+  description: "collection time (UTC)",
+} as const;
+
+/** `plan_id`: the plan shape hash, shared by an individual query and its plan nodes. */
+const PLAN_ID = {
+  field: "planId",
+  nri: "plan_id",
+  type: "attribute",
+  required: true,
+  description: "plan shape hash",
+} as const;
+
 /** Fields of PostgresSlowQueries. */
 export const SLOW_QUERIES: EventTypeSpec<SlowQuery> = {
   eventType: "PostgresSlowQueries",
   source: "slowQueries",
   fields: [
-    {
-      field: "queryId",
-      nri: "query_id",
-      type: "attribute",
-      required: true,
-      description: "query id (decimal)",
-    },
-    {
-      field: "queryText",
-      nri: "query_text",
-      type: "attribute",
-      required: true,
-      description: "normalized text, at most 4095 characters",
-    },
-    {
-      field: "databaseName",
-      nri: "database_name",
-      type: "attribute",
-      required: true,
-      description: "database",
-    },
+    QUERY_ID,
+    QUERY_TEXT,
+    DATABASE_NAME,
     { field: "schemaName", nri: "schema_name", type: "attribute", required: false, description: "schema" },
     {
       field: "executionCount",
@@ -116,13 +143,7 @@ export const SLOW_QUERIES: EventTypeSpec<SlowQuery> = {
       required: false,
       description: "SELECT, INSERT, UPDATE, DELETE or OTHER",
     },
-    {
-      field: "collectionTimestamp",
-      nri: "collection_timestamp",
-      type: "attribute",
-      required: true,
-      description: "collection time (UTC)",
-    },
+    COLLECTION_TIMESTAMP,
   ],
 };
 
@@ -153,34 +174,10 @@ export const WAIT_EVENTS: EventTypeSpec<WaitEvent> = {
       unit: "ms",
       description: "sampled wait time",
     },
-    {
-      field: "collectionTimestamp",
-      nri: "collection_timestamp",
-      type: "attribute",
-      required: true,
-      description: "collection time (UTC)",
-    },
-    {
-      field: "queryId",
-      nri: "query_id",
-      type: "attribute",
-      required: true,
-      description: "query id (decimal)",
-    },
-    {
-      field: "queryText",
-      nri: "query_text",
-      type: "attribute",
-      required: true,
-      description: "normalized text",
-    },
-    {
-      field: "databaseName",
-      nri: "database_name",
-      type: "attribute",
-      required: true,
-      description: "database",
-    },
+    COLLECTION_TIMESTAMP,
+    QUERY_ID,
+    QUERY_TEXT,
+    DATABASE_NAME,
   ],
 };
 
@@ -218,13 +215,7 @@ export const BLOCKING_SESSIONS: EventTypeSpec<BlockingSession> = {
       required: true,
       description: "start of the waiting statement (RFC 3339)",
     },
-    {
-      field: "databaseName",
-      nri: "database_name",
-      type: "attribute",
-      required: true,
-      description: "database",
-    },
+    DATABASE_NAME,
     {
       field: "blockingPid",
       nri: "blocking_pid",
@@ -262,28 +253,10 @@ export const INDIVIDUAL_QUERIES: EventTypeSpec<IndividualQuery> = {
   eventType: "PostgresIndividualQueries",
   source: "individualQueries",
   fields: [
-    {
-      field: "queryText",
-      nri: "query_text",
-      type: "attribute",
-      required: true,
-      description: "normalized text",
-    },
-    {
-      field: "queryId",
-      nri: "query_id",
-      type: "attribute",
-      required: true,
-      description: "query id (decimal)",
-    },
-    {
-      field: "databaseName",
-      nri: "database_name",
-      type: "attribute",
-      required: true,
-      description: "database",
-    },
-    { field: "planId", nri: "plan_id", type: "attribute", required: true, description: "plan shape hash" },
+    QUERY_TEXT,
+    QUERY_ID,
+    DATABASE_NAME,
+    PLAN_ID,
     {
       field: "cpuTimeMs",
       nri: "cpu_time_ms",
@@ -396,27 +369,9 @@ export const EXECUTION_PLANS: EventTypeSpec<PlanNode> = {
       unit: "{row}",
       description: "rows removed by filter (0 without ANALYZE)",
     },
-    {
-      field: "databaseName",
-      nri: "database_name",
-      type: "attribute",
-      required: true,
-      description: "database",
-    },
-    {
-      field: "queryId",
-      nri: "query_id",
-      type: "attribute",
-      required: true,
-      description: "query id (decimal)",
-    },
-    {
-      field: "planId",
-      nri: "plan_id",
-      type: "attribute",
-      required: true,
-      description: "plan id, equal to the individual query's",
-    },
+    DATABASE_NAME,
+    QUERY_ID,
+    PLAN_ID,
     {
       field: "levelId",
       nri: "level_id",

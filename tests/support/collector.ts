@@ -19,24 +19,35 @@ export interface CollectorRun {
   stderr: string;
 }
 
-/** Runs the collector with `args` and environment `env`; fails the run after `timeoutMs`. */
-export async function runCollectorProcess(
+/** The collector command as `deno task start` runs it, with a clean environment plus `env`. */
+export function collectorCommand(
   args: string[],
-  env: Record<string, string> = {},
-  timeoutMs = 120_000,
-): Promise<CollectorRun> {
-  const cmd = new Deno.Command(Deno.execPath(), {
+  env: Record<string, string>,
+  signal?: AbortSignal,
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
     args: ["run", "-P=collector", "--quiet", "main.ts", ...args],
     cwd: repoRoot(),
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/root", ...env },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
-    signal: AbortSignal.timeout(timeoutMs),
+    signal,
   });
-  const out = await cmd.output();
+}
+
+function decode(out: Deno.CommandOutput): CollectorRun {
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs the collector with `args` and environment `env`; fails the run after `timeoutMs`. */
+export async function runCollectorProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 120_000,
+): Promise<CollectorRun> {
+  return decode(await collectorCommand(args, env, AbortSignal.timeout(timeoutMs)).output());
 }
 
 /** Environment variables that point the collector at `cluster` as `user`. */
@@ -72,20 +83,11 @@ export async function runCollectorFor(
   env: Record<string, string>,
   ms: number,
 ): Promise<CollectorRun> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=collector", "--quiet", "main.ts", ...args],
-    cwd: repoRoot(),
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/root", ...env },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = collectorCommand(args, env).spawn();
   const timer = setTimeout(() => child.kill("SIGTERM"), ms);
   const hardStop = setTimeout(() => child.kill("SIGKILL"), ms + 30_000);
   try {
-    const out = await child.output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    return decode(await child.output());
   } finally {
     clearTimeout(timer);
     clearTimeout(hardStop);
