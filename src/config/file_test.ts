@@ -7,19 +7,7 @@ import unknownTableKey from "../../tests/fixtures/config/unknown_table_key.toml"
 import wrongType from "../../tests/fixtures/config/wrong_type.toml" with { type: "text" };
 import { OPTIONS } from "./defaults.ts";
 import { parseConfigToml, readConfigFile, tomlTypeOf } from "./file.ts";
-import { ConfigError } from "./types.ts";
-
-function assertConfigError(fn: () => unknown, ...parts: string[]): ConfigError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof ConfigError, `expected a ConfigError, got ${caught}`);
-  for (const part of parts) assert.ok(caught.message.includes(part), `"${caught.message}" lacks "${part}"`);
-  return caught;
-}
+import { assertConfigError } from "./testing.ts";
 
 const parse = (text: string) => Object.fromEntries(parseConfigToml(text, "test.toml"));
 

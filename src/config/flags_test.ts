@@ -1,21 +1,9 @@
 import assert from "node:assert/strict";
 import { OPTIONS } from "./defaults.ts";
 import { parseBool, parseDuration, parseFlags, usage, wantsHelp } from "./flags.ts";
-import { ConfigError } from "./types.ts";
+import { assertConfigError } from "./testing.ts";
 
 const values = (argv: string[]) => Object.fromEntries(parseFlags(argv).values);
-
-function assertConfigError(fn: () => unknown, ...parts: string[]): ConfigError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof ConfigError, `expected a ConfigError, got ${caught}`);
-  for (const part of parts) assert.ok(caught.message.includes(part), `"${caught.message}" lacks "${part}"`);
-  return caught;
-}
 
 Deno.test("parseBool accepts exactly Go's ParseBool words", () => {
   for (const t of ["1", "t", "T", "TRUE", "true", "True"]) assert.equal(parseBool(t), true, t);

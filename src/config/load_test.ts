@@ -5,8 +5,8 @@ import syntaxError from "../../tests/fixtures/config/syntax_error.toml" with { t
 import { defaultConfig } from "./defaults.ts";
 import { ENV_NAMES } from "./env.ts";
 import { loadConfig, type LoadedConfig } from "./load.ts";
-import { ConfigError } from "./types.ts";
 import { MISSING_CREDENTIALS } from "./validate.ts";
+import { assertConfigError } from "./testing.ts";
 
 /** Loads with an environment limited to ENV_NAMES and an in-memory file system. */
 function load(
@@ -29,18 +29,6 @@ function load(
 }
 
 const CREDS = ["-username=monitor", "-password=pw-5521"];
-
-function assertConfigError(fn: () => unknown, ...parts: string[]): ConfigError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof ConfigError, `expected a ConfigError, got ${caught}`);
-  for (const part of parts) assert.ok(caught.message.includes(part), `"${caught.message}" lacks "${part}"`);
-  return caught;
-}
 
 Deno.test("with only credentials, every other value is the default", () => {
   const { config, warnings } = load(CREDS);

@@ -1,55 +1,13 @@
 import assert from "node:assert/strict";
 import type { Config } from "../config/types.ts";
+import { defaultConfig } from "../config/defaults.ts";
 import type { Logger, LogLevel } from "../core/log.ts";
 import { emptySnapshot } from "../core/model.ts";
 import { VERSION } from "../version.ts";
 import { describeDropped, nriOptionsFromConfig, writeNri } from "./output.ts";
 
 function config(overrides: Partial<Config> = {}): Config {
-  return {
-    username: "u",
-    password: "p",
-    hostname: "db1",
-    port: "5432",
-    database: "postgres",
-    timeout: 10,
-    collectionList: "ALL",
-    collectionIgnoreDatabaseList: [],
-    collectionIgnoreTableList: [],
-    enableSsl: false,
-    trustServerCertificate: false,
-    sslRootCertLocation: "",
-    sslCertLocation: "",
-    sslKeyLocation: "",
-    pgbouncer: false,
-    collectDbLockMetrics: false,
-    collectBloatMetrics: true,
-    customMetricsQuery: "",
-    customMetricsConfig: "",
-    enableQueryMonitoring: true,
-    queryMonitoringResponseTimeThreshold: 1,
-    queryMonitoringCountThreshold: 20,
-    isRds: false,
-    verbose: false,
-    pretty: false,
-    metrics: false,
-    inventory: false,
-    events: false,
-    metadata: false,
-    nriAddHostname: false,
-    nriCluster: "",
-    nriService: "",
-    tempDir: "",
-    cacheTtlSeconds: 360,
-    showVersion: false,
-    mode: "nri",
-    nriProtocol: 3,
-    compat: true,
-    session: { applicationName: "pgquerylens", statementTimeoutMs: 5000, lockTimeoutMs: 1000 },
-    explain: { timeoutMs: 1000, maxPerCycle: 10, cacheTtlSeconds: 600 },
-    activitySampling: { intervalMs: 100, samples: 5 },
-    ...overrides,
-  };
+  return { ...defaultConfig(), username: "u", password: "p", hostname: "db1", ...overrides };
 }
 
 function snapshot() {
