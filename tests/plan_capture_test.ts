@@ -4,29 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { startCluster } from "./support/cluster.ts";
+import { clusterConnections } from "./support/qpm.ts";
 import { matrixServers } from "./support/servers.ts";
 import { CapabilityCache } from "../src/query_engine/capabilities.ts";
-import { type ConnectionConfig, ConnectionManager } from "../src/query_engine/connection.ts";
 import { initSqlParser } from "../src/query_engine/sql_text.ts";
 import { PlanCapture, runExplain } from "../src/collectors/qpm/plan_capture.ts";
 
 await initSqlParser();
-
-function connConfig(port: number, password: string): ConnectionConfig {
-  return {
-    username: "postgres",
-    password,
-    hostname: "127.0.0.1",
-    port: String(port),
-    timeout: 5,
-    enableSsl: false,
-    trustServerCertificate: false,
-    sslRootCertLocation: "",
-    sslCertLocation: "",
-    sslKeyLocation: "",
-    session: { applicationName: "pgquerylens-test", statementTimeoutMs: 5000, lockTimeoutMs: 1000 },
-  };
-}
 
 const HOSTILE = [
   "select 1; drop table t",
@@ -48,7 +32,7 @@ Deno.test("hostile texts are refused or explained without effect", async () => {
     INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 100) g;
     CREATE TABLE side_effects (n int);
     CREATE FUNCTION bump() RETURNS int LANGUAGE sql VOLATILE AS 'INSERT INTO side_effects VALUES (1) RETURNING 1';`);
-  const conns = new ConnectionManager(connConfig(cluster.port, cluster.password));
+  const conns = clusterConnections(cluster);
   const capture = new PlanCapture(conns, new CapabilityCache(), {
     timeoutMs: 2000,
     maxPerCycle: 100,
@@ -86,7 +70,7 @@ Deno.test("the extended protocol refuses a second statement even past the parser
   await using cluster = await startCluster({ name: "plancap2" });
   const admin = cluster.sql();
   await admin.unsafe("CREATE TABLE t (id int)");
-  const conns = new ConnectionManager(connConfig(cluster.port, cluster.password));
+  const conns = clusterConnections(cluster);
   try {
     await assert.rejects(
       () => runExplain(conns.sql("postgres"), "select 1; drop table t", 0, 15, 2000),
@@ -105,7 +89,7 @@ Deno.test("parameterized texts get a generic plan on every server of the matrix"
       await using cluster = await startCluster({ name: `generic-${server.id}`, server });
       await cluster.sql().unsafe(`CREATE TABLE t (id int primary key, v text);
         INSERT INTO t SELECT g, 'v' FROM generate_series(1, 1000) g; ANALYZE t;`);
-      const conns = new ConnectionManager(connConfig(cluster.port, cluster.password));
+      const conns = clusterConnections(cluster);
       const capture = new PlanCapture(conns, new CapabilityCache(), {
         timeoutMs: 2000,
         maxPerCycle: 10,
@@ -131,7 +115,7 @@ Deno.test("parameterized texts get a generic plan on every server of the matrix"
 
 Deno.test("failures are cached and the per-cycle budget is enforced", async () => {
   await using cluster = await startCluster({ name: "plancap3" });
-  const conns = new ConnectionManager(connConfig(cluster.port, cluster.password));
+  const conns = clusterConnections(cluster);
   const capture = new PlanCapture(conns, new CapabilityCache(), {
     timeoutMs: 2000,
     maxPerCycle: 2,

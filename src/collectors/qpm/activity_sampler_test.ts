@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { type Cluster, startCluster } from "../../../tests/support/cluster.ts";
+import { clusterConnections } from "../../../tests/support/qpm.ts";
 import { serverById } from "../../../tests/support/servers.ts";
-import { defaultConfig } from "../../config/defaults.ts";
 import { probeCapabilities } from "../../query_engine/capabilities.ts";
-import { ConnectionManager } from "../../query_engine/connection.ts";
 import { MARKER } from "../../query_engine/marker.ts";
 import { initSqlParser } from "../../query_engine/sql_text.ts";
 import { linkExecutions, sampleActivity } from "./activity_sampler.ts";
@@ -13,16 +12,11 @@ await initSqlParser();
 
 const APP = "pgql-sampler-test";
 
-function manager(cluster: Cluster): ConnectionManager {
-  return new ConnectionManager({
-    ...defaultConfig(),
-    username: "postgres",
-    password: cluster.password,
-    hostname: cluster.host,
-    port: String(cluster.port),
+/** The collector's connections, under the application name {@link APP}. */
+const manager = (cluster: Cluster) =>
+  clusterConnections(cluster, {
     session: { applicationName: APP, statementTimeoutMs: 5000, lockTimeoutMs: 1000 },
   });
-}
 
 /** Starts `text` on a new session named `app` in `database`; resolves once it has finished. */
 function runInBackground(cluster: Cluster, text: string, app = "worker", database = "postgres") {

@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
 import { startCluster } from "../../../tests/support/cluster.ts";
+import { clusterConnections, qpmContext } from "../../../tests/support/qpm.ts";
 import { serverById, type ServerId } from "../../../tests/support/servers.ts";
 import { holdRowLock, setupWorkloadSchema, workloadMarker } from "../../../tests/support/workload.ts";
-import { defaultConfig } from "../../config/defaults.ts";
-import { probeCapabilities } from "../../query_engine/capabilities.ts";
-import { ConnectionManager } from "../../query_engine/connection.ts";
 import { initSqlParser } from "../../query_engine/sql_text.ts";
 import { collectBlockingSessions } from "./blocking_sessions.ts";
-import type { QpmContext } from "./context.ts";
-import { StatementTextCache } from "./statement_texts.ts";
 
 await initSqlParser();
 
@@ -29,24 +25,10 @@ for (const id of ["pg13", "debian15"] as ServerId[]) {
     await cluster.sql("shop").unsafe(WAITER);
     const [known] = await cluster.sql()`SELECT queryid::text AS id, query FROM pg_stat_statements
       WHERE query LIKE '%lock_waiter%'`;
-    const cm = new ConnectionManager({
-      ...defaultConfig(),
-      username: "postgres",
-      password: cluster.password,
-      hostname: cluster.host,
-      port: String(cluster.port),
-    });
-    const sql = cm.sql("postgres");
-    const ctx: QpmContext = {
-      sql,
-      caps: await probeCapabilities(sql),
-      databases: ["shop"],
-      countThreshold: 20,
-      responseTimeThresholdMs: 1,
-      config: defaultConfig(),
-      texts: new StatementTextCache(),
+    const cm = clusterConnections(cluster);
+    const { ctx } = await qpmContext(cm, "postgres", {
       report: (i) => assert.fail(`unexpected issue ${JSON.stringify(i)}`),
-    };
+    });
     const lock = await holdRowLock(cluster, "shop");
     try {
       await t.step("the blocked update and its idle-in-transaction holder", async () => {

@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { startCluster } from "../../../tests/support/cluster.ts";
-import { defaultConfig } from "../../config/defaults.ts";
-import { probeCapabilities } from "../../query_engine/capabilities.ts";
-import { ConnectionManager } from "../../query_engine/connection.ts";
+import { clusterConnections, qpmContext } from "../../../tests/support/qpm.ts";
 import { initSqlParser } from "../../query_engine/sql_text.ts";
 import { type ActivitySamples, sampleActivity, type SampledExecution } from "./activity_sampler.ts";
-import type { QpmContext } from "./context.ts";
 import {
   individualFromActivity,
   individualFromPgStatMonitor,
@@ -13,7 +10,6 @@ import {
   MAX_INDIVIDUAL_PER_QUERY,
 } from "./individual_queries.ts";
 import { collectSlowQueries, type SlowQueryRow } from "./slow_queries.ts";
-import { StatementTextCache } from "./statement_texts.ts";
 
 await initSqlParser();
 
@@ -116,27 +112,15 @@ Deno.test("individualFromActivity: per-query limit, strict threshold, longest fi
 Deno.test("individual queries from a real running statement", async () => {
   await using cluster = await startCluster({ name: "indiv", preload: ["pg_stat_statements"] });
   await cluster.createExtension("postgres", "pg_stat_statements");
-  const cm = new ConnectionManager({
-    ...defaultConfig(),
-    username: "postgres",
-    password: cluster.password,
-    hostname: cluster.host,
-    port: String(cluster.port),
-  });
+  const cm = clusterConnections(cluster);
   const worker = cluster.sql();
   try {
     await worker.unsafe("SELECT pg_sleep(0.05), 'indiv_probe' AS tag");
-    const sql = cm.sql("postgres");
-    const ctx: QpmContext = {
-      sql,
-      caps: await probeCapabilities(sql),
+    const { ctx } = await qpmContext(cm, "postgres", {
       databases: ["postgres"],
-      countThreshold: 20,
       responseTimeThresholdMs: 100,
-      config: defaultConfig(),
-      texts: new StatementTextCache(),
       report: () => {},
-    };
+    });
     const running = worker.unsafe("SELECT pg_sleep(1.2), 'indiv_probe' AS tag").then(() => {});
     await new Promise((r) => setTimeout(r, 200));
     const activity = await sampleActivity(

@@ -1,49 +1,20 @@
 import assert from "node:assert/strict";
-import { type Cluster, startCluster } from "../../../tests/support/cluster.ts";
+import { startCluster } from "../../../tests/support/cluster.ts";
+import { clusterConnections, qpmContext } from "../../../tests/support/qpm.ts";
 import {
   runSlowStatements,
   setupWorkloadSchema,
   SLOW_STATEMENT_MIN_MS,
 } from "../../../tests/support/workload.ts";
-import { defaultConfig } from "../../config/defaults.ts";
-import type { CollectionIssue } from "../../core/model.ts";
-import { probeCapabilities } from "../../query_engine/capabilities.ts";
-import { ConnectionManager } from "../../query_engine/connection.ts";
 import { MARKER } from "../../query_engine/marker.ts";
 import { initSqlParser } from "../../query_engine/sql_text.ts";
 import type { QpmContext } from "./context.ts";
 import { collectSlowQueries } from "./slow_queries.ts";
-import { StatementTextCache } from "./statement_texts.ts";
 
 await initSqlParser();
 
-async function context(cm: ConnectionManager, database: string, over: Partial<QpmContext> = {}) {
-  const sql = cm.sql(database);
-  const issues: CollectionIssue[] = [];
-  const ctx: QpmContext = {
-    sql,
-    caps: await probeCapabilities(sql),
-    databases: ["shop"],
-    countThreshold: 30,
-    responseTimeThresholdMs: 1,
-    config: defaultConfig(),
-    texts: new StatementTextCache(),
-    report: (i) => issues.push(i),
-    ...over,
-  };
-  return { ctx, issues };
-}
-
-function manager(cluster: Cluster): ConnectionManager {
-  const cfg = defaultConfig();
-  return new ConnectionManager({
-    ...cfg,
-    username: "postgres",
-    password: cluster.password,
-    hostname: cluster.host,
-    port: String(cluster.port),
-  });
-}
+/** This file's QPM contexts collect up to 30 rows. */
+const N30: Partial<QpmContext> = { countThreshold: 30 };
 
 Deno.test("collectSlowQueries on PostgreSQL 15", async (t) => {
   await using cluster = await startCluster({
@@ -63,11 +34,11 @@ Deno.test("collectSlowQueries on PostgreSQL 15", async (t) => {
     shop.unsafe("/* planned_only */ SELECT id / (SELECT count(*) - count(*) FROM orders) FROM customers"),
   );
   await cluster.sql().unsafe("/* another_database */ SELECT pg_sleep(0.05)");
-  const cm = manager(cluster);
+  const cm = clusterConnections(cluster);
   const now = new Date(Date.UTC(2025, 4, 6, 7, 8, 9, 500));
   try {
     await t.step("workload statements, slowest first, with their counters", async () => {
-      const { ctx, issues } = await context(cm, "postgres");
+      const { ctx, issues } = await qpmContext(cm, "postgres", N30);
       const [{ n }] = await cluster.sql()`SELECT count(*)::int AS n FROM pg_stat_statements s
         JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = 'shop' AND s.calls = 0`;
       assert.ok(n >= 1, "precondition: a planning-only entry exists");
@@ -99,7 +70,7 @@ Deno.test("collectSlowQueries on PostgreSQL 15", async (t) => {
     });
 
     await t.step("the collector's own statements are left out and remembered", async () => {
-      const { ctx } = await context(cm, "postgres");
+      const { ctx } = await qpmContext(cm, "postgres", N30);
       const rows = await collectSlowQueries(ctx, now);
       assert.ok(rows.every((r) => !r.queryText.includes("pgquerylens")), JSON.stringify(rows));
       assert.ok(ctx.texts.ownQueryIds().length >= 1, "the own slow statement was seen and recognised");
@@ -108,8 +79,8 @@ Deno.test("collectSlowQueries on PostgreSQL 15", async (t) => {
     });
 
     await t.step("count threshold keeps the N slowest", async () => {
-      const all = await collectSlowQueries((await context(cm, "postgres")).ctx, now);
-      const { ctx } = await context(cm, "postgres", { countThreshold: 2 });
+      const all = await collectSlowQueries((await qpmContext(cm, "postgres", N30)).ctx, now);
+      const { ctx } = await qpmContext(cm, "postgres", { countThreshold: 2 });
       const top = await collectSlowQueries(ctx, now);
       assert.deepEqual(top.map((r) => r.queryId), all.slice(0, 2).map((r) => r.queryId));
       assert.deepEqual(await collectSlowQueries({ ...ctx, countThreshold: 0 }, now), []);
@@ -117,14 +88,14 @@ Deno.test("collectSlowQueries on PostgreSQL 15", async (t) => {
     });
 
     await t.step("only the listed databases", async () => {
-      const { ctx } = await context(cm, "postgres", { databases: ["postgres"] });
+      const { ctx } = await qpmContext(cm, "postgres", { ...N30, databases: ["postgres"] });
       const rows = await collectSlowQueries(ctx, now);
       assert.ok(rows.some((r) => r.queryText.includes("another_database")), JSON.stringify(rows));
       assert.ok(rows.every((r) => r.databaseName === "postgres"));
     });
 
     await t.step("without pg_stat_statements in the main database: one warning, no rows", async () => {
-      const { ctx, issues } = await context(cm, "bare");
+      const { ctx, issues } = await qpmContext(cm, "bare", N30);
       assert.deepEqual(await collectSlowQueries(ctx, now), []);
       assert.equal(issues.length, 1);
       assert.equal(issues[0].cause, "no_pg_stat_statements");
