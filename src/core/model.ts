@@ -194,3 +194,36 @@ export function emptySnapshot(instance: InstanceInfo, collectedAt: Date = new Da
     issues: [],
   };
 }
+
+/** How a base metric's value is published (nri-postgresql's SDK source types). */
+export type SourceType = "gauge" | "rate" | "delta" | "prate" | "pdelta" | "attribute";
+
+/** An NRI entity of the base integration. */
+export interface BaseEntity {
+  /** Entity name, e.g. `shop` or `host:5432`. */
+  name: string;
+  /** Entity type: pg-instance, pg-database, pg-table, pg-index or pgbouncer. */
+  type: string;
+  /** Identity attributes (emitted sorted by key). */
+  idAttributes: { key: string; value: string }[];
+}
+
+/** One raw value of a base sample, before rates are computed. */
+export interface RawMetric {
+  /** NRI metric name, e.g. `db.commitsPerSecond`. */
+  name: string;
+  /** Source type deciding how the value is published. */
+  sourceType: SourceType;
+  /** Value: a counter for rate/delta, a number for gauge, a string for attribute. */
+  value: number | string;
+}
+
+/** One base sample (metric set) as collected: counters still raw. */
+export interface BaseSample {
+  /** The entity it belongs to. */
+  entity: BaseEntity;
+  /** Event type, e.g. `PostgresqlDatabaseSample`. */
+  eventType: string;
+  /** Metrics and attributes in collection order (NULL columns are absent). */
+  metrics: RawMetric[];
+}

@@ -1,0 +1,306 @@
+/**
+ * Rates and deltas of base samples, with the previous values kept between cycles: in memory for
+ * the daemon, or in a JSON file of a state directory for one-shot runs (the agent starts the binary
+ * once per interval, so the previous value must survive the process).
+ *
+ * Semantics follow nri-postgresql's SDK (v3). A stored value is keyed by the entity key, the event
+ * type and the metric name. Per source type:
+ * - `rate`: (value - previous) / seconds elapsed; negative results are kept;
+ * - `prate`: as `rate`, but a negative difference (counter reset) gives 0;
+ * - `delta`: value - previous; `pdelta`: the same clamped at 0;
+ * - `gauge`: the number as is; `attribute`: the value as a string.
+ *
+ * The first observation of a key gives 0, and so does a stored value older than the TTL
+ * (`cache_ttl`), which counts as absent. Elapsed time is measured in milliseconds (the SDK rounds to
+ * whole seconds). Numeric strings (as bigint columns arrive) are read as numbers. A value that is
+ * not a finite number, or a rate whose elapsed time is zero or negative (clock set back), is left
+ * out of the published sample and counted.
+ *
+ * State file `<dir>/<name>.json`: `{"version":1,"entries":{"<key>":{"value":n,"timestampMs":n}}}`,
+ * written atomically (temporary file in the same directory, then rename), mode 0600, in a directory
+ * created with mode 0700 when missing.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { entityKey } from "./entity_key.ts";
+import type { BaseEntity, BaseSample, RawMetric } from "./model.ts";
+
+/** Default validity of stored values, in seconds (nri-postgresql's `cache_ttl` default, 6m). */
+export const DEFAULT_CACHE_TTL_SECONDS = 360;
+
+const FILE_VERSION = 1;
+
+/** A base sample with rates and deltas computed: ready to publish. */
+export interface RatedSample {
+  /** The entity the sample belongs to. */
+  entity: BaseEntity;
+  /** Event type, e.g. `PostgresqlDatabaseSample`. */
+  eventType: string;
+  /** `[name, value]` in collection order: a number is a metric, a string an attribute. */
+  values: [string, number | string][];
+  /** Names of the metrics left out because their result was not a finite number. */
+  dropped: string[];
+}
+
+/** Why a store started empty although a state directory was given. */
+export interface StateLoadReport {
+  /** `missing`: no state file yet (normal on a first run); `corrupt`: the file could not be used. */
+  kind: "missing" | "corrupt";
+  /** The state file concerned. */
+  path: string;
+  /** Human-readable message naming the file and the problem. */
+  message: string;
+}
+
+/** The state directory or file cannot be created or written. The message names the path. */
+export class RateStoreError extends Error {
+  /** The path that could not be used. */
+  readonly path: string;
+
+  /** Creates the error for `path`. */
+  constructor(message: string, path: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RateStoreError";
+    this.path = path;
+  }
+}
+
+interface Entry {
+  value: number;
+  timestampMs: number;
+}
+
+/** Stores previous counter values and turns raw samples into published ones. */
+export class RateStore {
+  /** The state file, or undefined for a memory-only store. */
+  readonly path: string | undefined;
+  /** Set when a state file was expected but the store started empty (missing or corrupt file). */
+  readonly loadReport: StateLoadReport | undefined;
+  readonly #ttlMs: number;
+  readonly #entries: Map<string, Entry>;
+  #droppedCount = 0;
+
+  private constructor(
+    path: string | undefined,
+    ttlSeconds: number,
+    entries: Map<string, Entry>,
+    report: StateLoadReport | undefined,
+  ) {
+    this.path = path;
+    this.#ttlMs = ttlSeconds * 1000;
+    this.#entries = entries;
+    this.loadReport = report;
+  }
+
+  /** A store kept in memory only (daemon mode); `save` only prunes expired values. */
+  static memory(ttlSeconds: number = DEFAULT_CACHE_TTL_SECONDS): RateStore {
+    return new RateStore(undefined, checkTtl(ttlSeconds), new Map(), undefined);
+  }
+
+  /**
+   * Opens the store of `<dir>/<name>.json`, creating `dir` (mode 0700) when missing. A missing or
+   * corrupt file gives an empty store with {@link RateStore.loadReport} set; it never throws on
+   * the file's content. With `dir` undefined, returns a memory-only store.
+   *
+   * @throws {RateStoreError} when `dir` cannot be created or is not a directory.
+   * @throws {RangeError} when `ttlSeconds` is not a positive finite number.
+   * @throws {TypeError} when `name` is empty or not a plain file name.
+   */
+  static async load(
+    dir: string | undefined,
+    name: string,
+    ttlSeconds: number = DEFAULT_CACHE_TTL_SECONDS,
+  ): Promise<RateStore> {
+    checkName(name);
+    const ttl = checkTtl(ttlSeconds);
+    if (dir === undefined) return RateStore.memory(ttl);
+    await ensureDir(dir);
+    const path = join(dir, `${name}.json`);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        const message = `no rate state at ${path}: rates and deltas start at 0 this cycle`;
+        return new RateStore(path, ttl, new Map(), { kind: "missing", path, message });
+      }
+      const message = `cannot read rate state ${path} (${errorText(e)}): starting empty`;
+      return new RateStore(path, ttl, new Map(), { kind: "corrupt", path, message });
+    }
+    const parsed = parseState(text);
+    if (typeof parsed === "string") {
+      const message = `rate state ${path} is corrupt (${parsed}): starting empty`;
+      return new RateStore(path, ttl, new Map(), { kind: "corrupt", path, message });
+    }
+    let report: StateLoadReport | undefined;
+    if (parsed.skipped > 0) {
+      const message = `rate state ${path}: ${parsed.skipped} malformed entr${
+        parsed.skipped === 1 ? "y" : "ies"
+      } ignored`;
+      report = { kind: "corrupt", path, message };
+    }
+    return new RateStore(path, ttl, parsed.entries, report);
+  }
+
+  /** Number of results left out so far because they were not finite numbers. */
+  get droppedCount(): number {
+    return this.#droppedCount;
+  }
+
+  /** Number of stored values. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * Computes the published values of `sample` observed at `nowMs` (epoch milliseconds), and
+   * stores its counters for the next observation.
+   */
+  apply(sample: BaseSample, nowMs: number): RatedSample {
+    const prefix = entityKey(sample.entity);
+    const values: [string, number | string][] = [];
+    const dropped: string[] = [];
+    for (const m of sample.metrics) {
+      const out = this.#compute(prefix, sample.eventType, m, nowMs);
+      if (out === undefined) {
+        dropped.push(m.name);
+        this.#droppedCount++;
+      } else {
+        values.push([m.name, out]);
+      }
+    }
+    return { entity: sample.entity, eventType: sample.eventType, values, dropped };
+  }
+
+  /**
+   * Prunes values older than the TTL at `nowMs`, then writes the state file atomically (nothing is
+   * written for a memory-only store).
+   *
+   * @throws {RateStoreError} when the file cannot be written; no temporary file is left behind.
+   */
+  async save(nowMs: number = Date.now()): Promise<void> {
+    for (const [key, entry] of this.#entries) {
+      if (nowMs - entry.timestampMs > this.#ttlMs) this.#entries.delete(key);
+    }
+    if (this.path === undefined) return;
+    const entries: Record<string, Entry> = {};
+    for (const [key, entry] of this.#entries) entries[key] = entry;
+    const text = JSON.stringify({ version: FILE_VERSION, entries });
+    const tmp = `${this.path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+    try {
+      await Deno.writeTextFile(tmp, text, { mode: 0o600 });
+      await Deno.rename(tmp, this.path);
+    } catch (e) {
+      await Deno.remove(tmp).catch(() => {});
+      throw new RateStoreError(`cannot write rate state ${this.path}: ${errorText(e)}`, this.path, {
+        cause: e,
+      });
+    }
+  }
+
+  #compute(prefix: string, eventType: string, m: RawMetric, nowMs: number): number | string | undefined {
+    if (m.sourceType === "attribute") return String(m.value);
+    const value = toNumber(m.value);
+    if (value === undefined) return undefined;
+    if (m.sourceType === "gauge") return value;
+    const key = JSON.stringify([prefix, eventType, m.name]);
+    const prev = this.#entries.get(key);
+    this.#entries.set(key, { value, timestampMs: nowMs });
+    if (prev === undefined || nowMs - prev.timestampMs > this.#ttlMs) return 0;
+    const diff = value - prev.value;
+    switch (m.sourceType) {
+      case "delta":
+        return finite(diff);
+      case "pdelta":
+        return finite(Math.max(diff, 0));
+      case "rate":
+      case "prate": {
+        const elapsedMs = nowMs - prev.timestampMs;
+        if (elapsedMs <= 0) return undefined;
+        if (m.sourceType === "prate" && diff < 0) return 0;
+        return finite(diff / (elapsedMs / 1000));
+      }
+    }
+  }
+}
+
+function finite(n: number): number | undefined {
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function toNumber(v: number | string): number | undefined {
+  if (typeof v === "number") return finite(v);
+  if (v.trim() === "") return undefined;
+  return finite(Number(v));
+}
+
+function checkTtl(ttlSeconds: number): number {
+  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
+    throw new RangeError(`cache_ttl must be a positive number of seconds, got ${ttlSeconds}`);
+  }
+  return ttlSeconds;
+}
+
+function checkName(name: string): void {
+  if (name === "" || name === "." || name === ".." || /[/\\\0]/.test(name)) {
+    throw new TypeError(`rate state name must be a plain file name, got ${JSON.stringify(name)}`);
+  }
+}
+
+async function ensureDir(dir: string): Promise<void> {
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = await Deno.stat(dir);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new RateStoreError(`cannot use rate state directory ${dir}: ${errorText(e)}`, dir, { cause: e });
+    }
+  }
+  if (info !== undefined) {
+    if (!info.isDirectory) {
+      throw new RateStoreError(`rate state directory ${dir} exists but is not a directory`, dir);
+    }
+    return;
+  }
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    await Deno.chmod(dir, 0o700);
+  } catch (e) {
+    throw new RateStoreError(`cannot create rate state directory ${dir}: ${errorText(e)}`, dir, { cause: e });
+  }
+}
+
+function parseState(text: string): { entries: Map<string, Entry>; skipped: number } | string {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    return `not JSON: ${errorText(e)}`;
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return "not a JSON object";
+  const { version, entries } = doc as { version?: unknown; entries?: unknown };
+  if (version !== FILE_VERSION) return `unsupported version ${JSON.stringify(version)}`;
+  if (typeof entries !== "object" || entries === null || Array.isArray(entries)) {
+    return `"entries" is not an object`;
+  }
+  const out = new Map<string, Entry>();
+  let skipped = 0;
+  for (const [key, raw] of Object.entries(entries)) {
+    const e = raw as { value?: unknown; timestampMs?: unknown } | null;
+    if (
+      typeof e === "object" && e !== null && typeof e.value === "number" && Number.isFinite(e.value) &&
+      typeof e.timestampMs === "number" && Number.isFinite(e.timestampMs)
+    ) {
+      out.set(key, { value: e.value, timestampMs: e.timestampMs });
+    } else {
+      skipped++;
+    }
+  }
+  return { entries: out, skipped };
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
