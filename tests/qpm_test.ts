@@ -163,12 +163,18 @@ Deno.test("QPM on PostgreSQL 15 with pg_stat_statements and pg_wait_sampling", a
       assert.deepEqual(rows.map((r) => r.query), []);
     });
 
-    await t.step("without COLLECTION_LIST nothing is published and the reason is logged", async () => {
-      const none = await runCollectorProcess([], { ...env, COLLECTION_LIST: "" });
-      assert.equal(none.code, 0, none.stderr);
-      assert.equal(none.stdout, "");
-      assert.match(none.stderr, /No databases found/);
-    });
+    await t.step(
+      "without COLLECTION_LIST only the base document is published, and the reason is logged",
+      async () => {
+        const none = await runCollectorProcess([], { ...env, COLLECTION_LIST: "" });
+        assert.equal(none.code, 0, none.stderr);
+        const docs = assertValidDocuments(none.stdout);
+        assert.equal(docs.length, 1);
+        const types = [...metricSetsByType(none.stdout).keys()];
+        assert.deepEqual(types, ["PostgresqlInstanceSample"]);
+        assert.match(none.stderr, /No databases found/);
+      },
+    );
   } finally {
     await lock.release();
     await waits.stop();

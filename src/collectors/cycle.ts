@@ -13,6 +13,7 @@ import type { IssueReporter } from "../core/log.ts";
 import { CapabilityCache } from "../query_engine/capabilities.ts";
 import { ConnectionManager } from "../query_engine/connection.ts";
 import { resolveDatabases } from "./databases.ts";
+import { collectBase } from "./base/mod.ts";
 import { collectQpm } from "./qpm/mod.ts";
 import { PlanCapture } from "./qpm/plan_capture.ts";
 import { StatementTextCache } from "./qpm/statement_texts.ts";
@@ -57,9 +58,10 @@ export class Collector {
       snap.instance.serverVersionNum = caps.version.num;
       snap.instance.majorVersion = caps.version.major;
       snap.instance.serverVersion = caps.serverVersion;
-      if (!cfg.enableQueryMonitoring) return snap;
       const selection = collectionDatabases(parseCollectionList(cfg.collectionList));
       const databases = await resolveDatabases(sql, selection, cfg.collectionIgnoreDatabaseList);
+      await collectBase({ sql, caps, config: cfg, databases, report }, snap);
+      if (!cfg.enableQueryMonitoring) return snap;
       if (databases.length === 0) {
         report({
           component: "qpm",

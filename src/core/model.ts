@@ -179,6 +179,10 @@ export interface UnifiedMetrics {
   executionPlans: PlanNode[];
   /** Problems met while collecting this snapshot. */
   issues: CollectionIssue[];
+  /** Base samples (instance, databases, …), counters still raw. */
+  baseSamples: BaseSample[];
+  /** pg_settings as `<name>/setting|boot_val|reset_val` → value, when inventory is collected. */
+  inventory?: Map<string, string | null>;
 }
 
 /** Returns an empty snapshot for `instance`, stamped with `collectedAt`. */
@@ -192,6 +196,7 @@ export function emptySnapshot(instance: InstanceInfo, collectedAt: Date = new Da
     individualQueries: [],
     executionPlans: [],
     issues: [],
+    baseSamples: [],
   };
 }
 

@@ -27,7 +27,7 @@ import type { Capabilities } from "../../query_engine/capabilities.ts";
 import type { Row, Sql } from "../../query_engine/connection.ts";
 import { MARKER } from "../../query_engine/marker.ts";
 import { arrayLiteral } from "../../query_engine/params.ts";
-import { databaseEntity, namingAttributes } from "./entities.ts";
+import { databaseEntity, namingAttributes } from "../../core/entities.ts";
 
 /** Options of {@link collectDatabaseSamples}. */
 export interface DatabaseSampleOptions {

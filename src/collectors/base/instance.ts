@@ -21,7 +21,7 @@ import type { BaseSample } from "../../core/model.ts";
 import type { Capabilities } from "../../query_engine/capabilities.ts";
 import type { Sql } from "../../query_engine/connection.ts";
 import { MARKER } from "../../query_engine/marker.ts";
-import { instanceEntity, namingAttributes } from "./entities.ts";
+import { instanceEntity, namingAttributes } from "../../core/entities.ts";
 
 /** The relation each instance query reads. */
 const INSTANCE_SOURCES: Partial<Record<BaseQuery, string>> = {

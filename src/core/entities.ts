@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { BaseEntity, RawMetric } from "../../core/model.ts";
+import type { BaseEntity, RawMetric } from "./model.ts";
 
 /** Entity types of the base integration. */
 export type BaseEntityType = "pg-instance" | "pg-database" | "pg-table" | "pg-index" | "pgbouncer";
@@ -151,4 +151,4 @@ export function namingAttributes(e: BaseEntity): RawMetric[] {
 }
 
 /** The SDK entity key (rate namespace); see `src/core/entity_key.ts`. */
-export { entityKey } from "../../core/entity_key.ts";
+export { entityKey } from "./entity_key.ts";
