@@ -8,6 +8,7 @@ import {
   connectionOptions,
   reconnectBackoff,
 } from "./connection.ts";
+import { waitUntil } from "../../tests/support/workload.ts";
 
 const SESSION = { applicationName: "pgql-conn-test", statementTimeoutMs: 1500, lockTimeoutMs: 700 };
 
@@ -109,12 +110,7 @@ Deno.test("ConnectionManager on a real server", async (t) => {
     (await sql.unsafe(`SELECT current_setting('application_name') AS app, pg_backend_pid() AS pid,
        (SELECT setting FROM pg_settings WHERE name = 'statement_timeout') AS st,
        (SELECT setting FROM pg_settings WHERE name = 'lock_timeout') AS lt`))[0];
-  const poll = async (what: string, done: () => Promise<boolean>) => {
-    for (let i = 0; !(await done()); i++) {
-      assert.ok(i < 100, `timed out waiting until ${what}`);
-      await pause(20);
-    }
-  };
+  const poll = (what: string, done: () => Promise<boolean>) => waitUntil(what, done, 2000);
 
   await t.step("PG* variables of the environment do not redirect or reconfigure the session", async () => {
     const hostile = Object.fromEntries(HOSTILE_ENV.split(" ").map((kv) => kv.split("=") as [string, string]));

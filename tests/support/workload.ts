@@ -211,7 +211,11 @@ async function backendPid(sql: postgres.Sql | postgres.ReservedSql): Promise<num
 }
 
 /** Polls until `check` returns true, or throws with `what` after `timeoutMs`. */
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -6,6 +6,7 @@ import { matrixServers } from "../../../tests/support/servers.ts";
 import type { BaseSample } from "../../core/model.ts";
 import { probeCapabilities } from "../../query_engine/capabilities.ts";
 import { collectDatabaseSamples } from "./database.ts";
+import { waitUntil } from "../../../tests/support/workload.ts";
 
 const ACTIVITY = [
   "db.maxconnections",
@@ -59,14 +60,6 @@ function value(samples: BaseSample[], db: string, name: string): number {
   assert.ok(m, `${db}: ${name} missing`);
   assert.equal(typeof m.value, "number", name);
   return m.value as number;
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 Deno.test("collectDatabaseSamples on the version matrix", async (t) => {
@@ -152,7 +145,7 @@ Deno.test("collectDatabaseSamples on the version matrix", async (t) => {
             await alpha.end({ timeout: 5 });
           }
           let after = before;
-          await eventually("alpha's commits and inserts are counted", async () => {
+          await waitUntil("alpha's commits and inserts are counted", async () => {
             after = await collect(["alpha", "beta"], false);
             return value(after, "alpha", "db.commitsPerSecond") >=
                 value(before, "alpha", "db.commitsPerSecond") + TRANSACTIONS &&

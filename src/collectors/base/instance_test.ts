@@ -5,6 +5,7 @@ import { matrixServers } from "../../../tests/support/servers.ts";
 import type { BaseSample } from "../../core/model.ts";
 import { probeCapabilities } from "../../query_engine/capabilities.ts";
 import { collectInstanceSample } from "./instance.ts";
+import { waitUntil } from "../../../tests/support/workload.ts";
 
 /** Metrics every version has, in emission order. */
 const EVERY_VERSION = [
@@ -47,14 +48,6 @@ function value(sample: BaseSample, name: string): number {
   return m.value as number;
 }
 
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 Deno.test("collectInstanceSample on the version matrix", async (t) => {
   for (const server of matrixServers()) {
     await t.step(server.id, async () => {
@@ -93,7 +86,7 @@ Deno.test("collectInstanceSample on the version matrix", async (t) => {
         const requested = `${prefix}.checkpointsRequestedPerSecond`;
         const written = `${prefix}.buffersWrittenForCheckpointsPerSecond`;
         let after = before;
-        await eventually(`${requested} and ${written} grow`, async () => {
+        await waitUntil(`${requested} and ${written} grow`, async () => {
           after = await collectInstanceSample(sql, caps, "db1.example", cluster.port);
           return value(after, requested) >= value(before, requested) + 1 &&
             value(after, written) >= value(before, written) + 1;
@@ -101,7 +94,7 @@ Deno.test("collectInstanceSample on the version matrix", async (t) => {
         if (server.major >= 17) {
           // Checkpoint writes are counted in pg_stat_io too.
           const io = "io.buffersWrittenByBackendPerSecond";
-          await eventually(`${io} grows`, async () => {
+          await waitUntil(`${io} grows`, async () => {
             after = await collectInstanceSample(sql, caps, "db1.example", cluster.port);
             return value(after, io) >= value(before, io) + 1;
           });
