@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Debian packages: PostgreSQL 15 with the extensions the collector reads, server headers, pgbouncer,
-# runuser. Sourced by scripts/setup.sh; expects the helpers of common.sh.
+# runuser, and Prometheus' postgres exporter (the benchmark's reference). Sourced by
+# scripts/setup.sh; expects the helpers of common.sh.
 
 PGQL_APT_PACKAGES=(
   postgresql-15
@@ -8,6 +9,7 @@ PGQL_APT_PACKAGES=(
   postgresql-15-pg-stat-kcache
   postgresql-server-dev-15
   pgbouncer
+  prometheus-postgres-exporter
   util-linux
 )
 
@@ -73,11 +75,15 @@ stop_distribution_services() {
       fi
     done < <(pg_lsclusters --no-header 2>/dev/null || true)
   fi
+  if have pgrep && pgrep -f /usr/bin/prometheus-postgres-exporter >/dev/null 2>&1; then
+    log "stopping the distribution's prometheus-postgres-exporter service"
+    if have service; then service prometheus-postgres-exporter stop >&2 || true; fi
+  fi
   if have pgrep && pgrep -x pgbouncer >/dev/null 2>&1; then
     log "stopping the distribution's pgbouncer service"
     if have service; then service pgbouncer stop >&2 || true; fi
   fi
   if have systemctl && [[ -d /run/systemd/system ]]; then
-    systemctl disable --now postgresql pgbouncer >/dev/null 2>&1 || true
+    systemctl disable --now postgresql pgbouncer prometheus-postgres-exporter >/dev/null 2>&1 || true
   fi
 }

@@ -31,6 +31,7 @@ export function defaultConfig(): Config {
     pgbouncer: false,
     collectDbLockMetrics: false,
     collectBloatMetrics: true,
+    collectSystemSchemas: false,
     customMetricsQuery: "",
     customMetricsConfig: "",
     enableQueryMonitoring: false,
@@ -225,6 +226,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     (c, v) => c.collectDbLockMetrics = v,
   ),
   bool("collect_bloat_metrics", "Collect the table bloat estimate", (c, v) => c.collectBloatMetrics = v),
+  bool(
+    "collect_system_schemas",
+    "With COLLECTION_LIST ALL or a list of databases, also sample the tables of system schemas",
+    (c, v) => c.collectSystemSchemas = v,
+  ),
   str(
     "custom_metrics_query",
     "One SQL query emitted as PgCustomQuerySample",

@@ -40,6 +40,7 @@ Deno.test("defaultConfig holds nri-postgresql's defaults", () => {
   assert.deepEqual(c.collectionIgnoreDatabaseList, []);
   assert.deepEqual(c.collectionIgnoreTableList, []);
   assert.equal(c.collectBloatMetrics, true);
+  assert.equal(c.collectSystemSchemas, false);
   for (
     const off of [
       "enableSsl",

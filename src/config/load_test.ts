@@ -101,6 +101,7 @@ Deno.test("the full example file loads into the configuration it describes", () 
     pgbouncer: true,
     collectDbLockMetrics: true,
     collectBloatMetrics: false,
+    collectSystemSchemas: true,
     customMetricsQuery:
       "SELECT 'orders_open' AS metric_name, 'gauge' AS metric_type, count(*) AS metric_value FROM orders",
     customMetricsConfig: "/etc/pgquerylens/custom.yml",

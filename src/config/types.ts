@@ -46,6 +46,8 @@ export interface Config {
   collectDbLockMetrics: boolean;
   /** Collect the table bloat estimate. */
   collectBloatMetrics: boolean;
+  /** Also collect tables and indexes of pg_catalog, information_schema and pg_toast (COLLECT_SYSTEM_SCHEMAS). */
+  collectSystemSchemas: boolean;
   /** Single custom SQL (PgCustomQuerySample). */
   customMetricsQuery: string;
   /** Path of a YAML file of custom queries. */

@@ -54,6 +54,13 @@ export interface SchemaOptions {
    * PostgresSlowQueries is checked against {@link relaxedSlowQueriesSchema}.
    */
   compat?: boolean;
+  /**
+   * Whether the documents are hand-built fragments (default false): with true, a base metric set
+   * need not meet its event type's own rules (see {@link partialBaseSchema}); every known key is
+   * still typed, and entities and event types per entity are still checked. For encoder tests only: collector
+   * output is always checked whole.
+   */
+  partial?: boolean;
 }
 
 /** Outcome of validating one document. */
@@ -95,7 +102,17 @@ export function relaxedSlowQueriesSchema(): JsonSchema {
   return relaxed;
 }
 
-function validator(slowQueriesSchema: JsonSchema): Ajv {
+/**
+ * The base schema without the per-event-type key requirements of its metric sets (the `allOf` of
+ * `definitions.metricSet`); `event_type` stays required, every known key stays typed.
+ */
+export function partialBaseSchema(): JsonSchema {
+  const partial = structuredClone(base) as JsonSchema;
+  delete (metricSetOf(partial) as Record<string, unknown>).allOf;
+  return partial;
+}
+
+function validator(slowQueriesSchema: JsonSchema, baseSchema: JsonSchema = base): Ajv {
   const ajv = new Ajv({ strict: false, allErrors: true });
   // The package is CommonJS: its default export is the module object, whose `default` is the plugin.
   formats.default(ajv);
@@ -108,7 +125,7 @@ function validator(slowQueriesSchema: JsonSchema): Ajv {
       blockingSessions,
       individualQueries,
       executionPlan,
-      base,
+      baseSchema,
       v4,
     ]
   ) {
@@ -119,6 +136,7 @@ function validator(slowQueriesSchema: JsonSchema): Ajv {
 
 const strictAjv = validator(slowQueries);
 const relaxedAjv = validator(relaxedSlowQueriesSchema());
+const partialAjv = validator(slowQueries, partialBaseSchema());
 
 /** Validates one parsed document against the schema its content calls for (see {@link SchemaOptions}). */
 export function validateDocument(doc: unknown, opts: SchemaOptions = {}): DocumentValidation {
@@ -128,15 +146,21 @@ export function validateDocument(doc: unknown, opts: SchemaOptions = {}): Docume
   const record = doc as Record<string, unknown>;
   const chosen = record.protocol_version === "4" ? { schema: V4_SCHEMA } : chooseV3Schema(record);
   if ("errors" in chosen) return chosen;
-  const validate = (opts.compat ?? true ? strictAjv : relaxedAjv).getSchema(chosen.schema);
+  if (opts.partial && opts.compat === false) {
+    throw new Error("validateDocument: partial and compat: false do not combine");
+  }
+  const ajv = opts.partial ? partialAjv : opts.compat ?? true ? strictAjv : relaxedAjv;
+  const validate = ajv.getSchema(chosen.schema);
   if (!validate) throw new Error(`schema ${chosen.schema} is not loaded`);
   if (validate(doc)) return { schema: chosen.schema, errors: [] };
-  const errors = (validate.errors ?? []).map((e: ErrorObject) => {
-    const extra = e.keyword === "additionalProperties"
-      ? ` (${(e.params as { additionalProperty: string }).additionalProperty})`
-      : "";
-    return `${e.instancePath || "/"} ${e.message ?? e.keyword}${extra}`;
-  });
+  const errors = [
+    ...new Set((validate.errors ?? []).map((e: ErrorObject) => {
+      const extra = e.keyword === "additionalProperties"
+        ? ` (${(e.params as { additionalProperty: string }).additionalProperty})`
+        : "";
+      return `${e.instancePath || "/"} ${e.message ?? e.keyword}${extra}`;
+    })),
+  ];
   return { schema: chosen.schema, errors };
 }
 

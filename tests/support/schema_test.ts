@@ -198,58 +198,145 @@ Deno.test("schema: a document mixing a QPM type with another type is refused", (
   assert.deepEqual(validateDocument([1]).errors, ["/ must be a JSON object (one protocol document)"]);
 });
 
-Deno.test("schema: base documents need displayName/entityName/event_type and typed known keys", () => {
-  const instance = {
-    displayName: "db1:5432",
-    entityName: "pg-instance:db1:5432",
-    event_type: "PostgresqlInstanceSample",
-    "bgwriter.buffersAllocatedPerSecond": 41.2,
-    "some.future.metric": "anything",
-  };
-  const table = {
-    displayName: "orders",
-    entityName: "table:orders",
-    event_type: "PostgresqlTableSample",
-    database: "shop",
-    schema: "public",
-    "table.bloatRatio": 0,
-  };
-  const doc = {
+const BASE_INSTANCE = {
+  displayName: "db1:5432",
+  entityName: "pg-instance:db1:5432",
+  event_type: "PostgresqlInstanceSample",
+  "bgwriter.buffersWrittenByBackgroundWriterPerSecond": 0,
+  "bgwriter.backgroundWriterStopsPerSecond": 0,
+  "bgwriter.buffersAllocatedPerSecond": 41.2,
+  "some.future.metric": "anything",
+};
+const BASE_TABLE = {
+  displayName: "orders",
+  entityName: "table:orders",
+  event_type: "PostgresqlTableSample",
+  database: "shop",
+  schema: "public",
+  "table.bloatSizeInBytes": 0,
+  "table.dataSizeInBytes": 8192,
+  "table.bloatRatio": 0,
+};
+const ids = (...pairs: [string, string][]) => pairs.map(([Key, Value]) => ({ Key, Value }));
+
+/** A valid base document: the instance with inventory, a table, and a custom-config sample. */
+function baseDoc() {
+  return structuredClone({
     name: "com.newrelic.postgresql",
     protocol_version: "3",
     integration_version: "0.1.0",
     data: [
       {
-        entity: { name: "db1:5432", type: "pg-instance", id_attributes: [] },
-        metrics: [instance],
-        inventory: { "max_connections/setting": { value: "100" }, "config_file/boot_val": { value: null } },
+        entity: {
+          name: "db1:5432",
+          type: "pg-instance",
+          id_attributes: [] as { Key: string; Value: string }[],
+        },
+        metrics: [BASE_INSTANCE] as Record<string, unknown>[],
+        inventory: {
+          "max_connections/setting": { value: "100" },
+          "config_file/boot_val": { value: null },
+        } as Record<
+          string,
+          unknown
+        >,
         events: [],
       },
       {
         entity: {
           name: "orders",
           type: "pg-table",
-          id_attributes: [{ Key: "host", Value: "db1" }, { Key: "port", Value: "5432" }],
+          id_attributes: ids(["host", "db1"], ["pg-database", "shop"], ["pg-schema", "public"], [
+            "port",
+            "5432",
+          ]),
         },
-        metrics: [table],
-        inventory: {},
+        metrics: [BASE_TABLE] as Record<string, unknown>[],
+        inventory: {} as Record<string, unknown>,
+        events: [],
+      },
+      {
+        entity: { name: "shop", type: "pg-database", id_attributes: ids(["host", "db1"], ["port", "5432"]) },
+        metrics: [{ event_type: "PostgresqlCustomSample", database: "shop", n: 1, label: "x" }] as Record<
+          string,
+          unknown
+        >[],
+        inventory: {} as Record<string, unknown>,
         events: [],
       },
     ],
-  };
-  assert.deepEqual(validateDocument(doc), { schema: BASE_SCHEMA, errors: [] });
+  });
+}
 
-  const broken = structuredClone(doc);
-  delete (broken.data[0].metrics[0] as Partial<typeof instance>).displayName;
-  (broken.data[1].metrics[0] as Record<string, unknown>)["table.bloatRatio"] = "0";
+Deno.test("schema: base documents need naming attributes, typed known keys and each type's keys", () => {
+  assert.deepEqual(validateDocument(baseDoc()), { schema: BASE_SCHEMA, errors: [] });
+
+  const broken = baseDoc();
+  delete broken.data[0].metrics[0].displayName;
+  broken.data[1].metrics[0] = { ...BASE_TABLE, "table.bloatRatio": "0" };
   (broken.data[1].entity.id_attributes[1] as Record<string, unknown>).Value = 5432;
-  (broken.data[0].inventory as Record<string, unknown>)["max_connections/reset_val"] = { setting: "100" };
-  assert.deepEqual(validateDocument(broken).errors.sort(), [
+  broken.data[0].inventory["max_connections/reset_val"] = { setting: "100" };
+  assert.deepEqual(validateDocument(broken).errors.filter((e) => !e.includes('"then"')).sort(), [
     "/data/0/inventory/max_connections~1reset_val must have required property 'value'",
     "/data/0/metrics/0 must have required property 'displayName'",
     "/data/1/entity/id_attributes/1/Value must be string",
     "/data/1/metrics/0/table.bloatRatio must be number",
   ]);
+});
+
+Deno.test("schema: a base metric set lacking a key its event type always carries fails", () => {
+  const doc = baseDoc();
+  const { "table.dataSizeInBytes": _, ...noData } = BASE_TABLE;
+  doc.data[1].metrics = [noData];
+  const errors = validateDocument(doc).errors;
+  assert.ok(
+    errors.includes("/data/1/metrics/0 must have required property 'table.dataSizeInBytes'"),
+    errors.join("\n"),
+  );
+  assert.deepEqual(validateDocument(doc, { partial: true }).errors, [], "partial waives the per-type keys");
+  doc.data[1].metrics = [{ ...noData, "table.bloatRatio": "0" }];
+  assert.deepEqual(validateDocument(doc, { partial: true }).errors, [
+    "/data/1/metrics/0/table.bloatRatio must be number",
+  ], "partial still types every known key");
+});
+
+Deno.test("schema: entity identity attributes come in the spec's order, per entity type", () => {
+  const doc = baseDoc();
+  doc.data[1].entity.id_attributes = ids(["host", "db1"], ["pg-schema", "public"], ["pg-database", "shop"], [
+    "port",
+    "5432",
+  ]);
+  assert.ok(validateDocument(doc).errors.some((e) => e.startsWith("/data/1/entity/id_attributes/1/Key")));
+  const dbDoc = baseDoc();
+  dbDoc.data[2].entity.id_attributes = ids(["host", "db1"]);
+  assert.ok(validateDocument(dbDoc).errors.some((e) => e.startsWith("/data/2/entity/id_attributes")));
+  const instanceIds = baseDoc();
+  instanceIds.data[0].entity.id_attributes = ids(["host", "db1"]);
+  assert.ok(validateDocument(instanceIds).errors.some((e) => e.startsWith("/data/0/entity/id_attributes")));
+});
+
+Deno.test("schema: each entity type carries only its own event types; inventory only on the instance", () => {
+  const misplaced = baseDoc();
+  misplaced.data[1].metrics = [BASE_INSTANCE];
+  assert.ok(
+    validateDocument(misplaced).errors.some((e) => e.startsWith("/data/1/metrics/0/event_type")),
+    validateDocument(misplaced).errors.join("\n"),
+  );
+  const inventory = baseDoc();
+  inventory.data[1].inventory = { "max_connections/setting": { value: "100" } };
+  assert.ok(validateDocument(inventory).errors.some((e) => e.startsWith("/data/1/inventory")));
+});
+
+Deno.test("schema: a custom-config sample needs database and carries no naming attributes", () => {
+  const doc = baseDoc();
+  doc.data[2].metrics = [{ event_type: "MySample", database: "shop", displayName: "shop" }];
+  assert.ok(validateDocument(doc).errors.length > 0);
+  doc.data[2].metrics = [{ event_type: "MySample", n: 1 }];
+  assert.ok(
+    validateDocument(doc).errors.includes("/data/2/metrics/0 must have required property 'database'"),
+  );
+  doc.data[2].metrics = [{ event_type: "MySample", database: "shop", n: 1 }];
+  assert.deepEqual(validateDocument(doc).errors, []);
 });
 
 const V4_DOC = {
