@@ -29,9 +29,21 @@ export const DATABASE_SAMPLE = "PostgresqlDatabaseSample";
  * - `io`: aggregates over `pg_stat_io` (instance sample, 17+);
  * - `database`: `pg_stat_database` joined with `pg_stat_database_conflicts` (its own database sample);
  * - `database_io`: temporary files, deadlocks and I/O times of `pg_stat_database` (its own sample);
- * - `locks`: `pg_locks` counted by mode (its own sample, when lock metrics are enabled).
+ * - `locks`: `pg_locks` counted by mode (its own sample, when lock metrics are enabled);
+ * - `bloat`: estimated table bloat (PostgresqlTableSample, declared in `relation_catalog.ts`);
+ * - `table`: table statistics (PostgresqlTableSample, declared in `relation_catalog.ts`);
+ * - `index`: index size and statistics (PostgresqlIndexSample, declared in `relation_catalog.ts`).
  */
-export type BaseQuery = "bgwriter" | "checkpointer" | "io" | "database" | "database_io" | "locks";
+export type BaseQuery =
+  | "bgwriter"
+  | "checkpointer"
+  | "io"
+  | "database"
+  | "database_io"
+  | "locks"
+  | "bloat"
+  | "table"
+  | "index";
 
 /** Every {@link BaseQuery}, in the order their samples are collected. */
 export const BASE_QUERIES: readonly BaseQuery[] = [
@@ -41,6 +53,9 @@ export const BASE_QUERIES: readonly BaseQuery[] = [
   "database",
   "database_io",
   "locks",
+  "bloat",
+  "table",
+  "index",
 ];
 
 /** The declaration of one base metric. */

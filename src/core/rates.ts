@@ -4,7 +4,9 @@
  * once per interval, so the previous value must survive the process).
  *
  * Semantics follow nri-postgresql's SDK (v3). A stored value is keyed by the entity key, the event
- * type and the metric name. Per source type:
+ * type, the sample's attributes (name and value, sorted by name: so rows of one query that share an
+ * entity, such as custom-query rows or PgBouncer pools per user, keep apart) and the metric name.
+ * Per source type:
  * - `rate`: (value - previous) / seconds elapsed; negative results are kept;
  * - `prate`: as `rate`, but a negative difference (counter reset) gives 0;
  * - `delta`: value - previous; `pdelta`: the same clamped at 0;
@@ -16,7 +18,7 @@
  * not a finite number, or a rate whose elapsed time is zero or negative (clock set back), is left
  * out of the published sample and counted.
  *
- * State file `<dir>/<name>.json`: `{"version":1,"entries":{"<key>":{"value":n,"timestampMs":n}}}`,
+ * State file `<dir>/<name>.json`: `{"version":2,"entries":{"<key>":{"value":n,"timestampMs":n}}}`,
  * written atomically (temporary file in the same directory, then rename), mode 0600, in a directory
  * created with mode 0700 when missing.
  *
@@ -30,7 +32,7 @@ import type { BaseEntity, BaseSample, RawMetric } from "./model.ts";
 /** Default validity of stored values, in seconds (nri-postgresql's `cache_ttl` default, 6m). */
 export const DEFAULT_CACHE_TTL_SECONDS = 360;
 
-const FILE_VERSION = 1;
+const FILE_VERSION = 2;
 
 /** A base sample with rates and deltas computed: ready to publish. */
 export interface RatedSample {
@@ -159,7 +161,9 @@ export class RateStore {
    * stores its counters for the next observation.
    */
   apply(sample: BaseSample, nowMs: number): RatedSample {
-    const prefix = entityKey(sample.entity);
+    const attributes = sample.metrics.filter((m) => m.sourceType === "attribute")
+      .map((m) => `${m.name}=${m.value}`).sort();
+    const prefix = JSON.stringify([entityKey(sample.entity), ...attributes]);
     const values: [string, number | string][] = [];
     const dropped: string[] = [];
     for (const m of sample.metrics) {

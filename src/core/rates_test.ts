@@ -114,6 +114,24 @@ Deno.test("keys are separate per entity, event type and metric name", () => {
   assert.deepEqual(s.apply(sample([["m", "delta", 102]], "OtherSample"), T0 + 1).values, [["m", 2]]);
 });
 
+Deno.test("samples of one entity and type keep apart by their attributes", () => {
+  const s = RateStore.memory();
+  const row = (user: string, value: number): BaseSample => ({
+    entity: DB,
+    eventType: "PgCustomQuerySample",
+    metrics: [{ name: "user", sourceType: "attribute", value: user }, {
+      name: "n",
+      sourceType: "delta",
+      value,
+    }],
+  });
+  s.apply(row("alice", 10), T0);
+  s.apply(row("bob", 1000), T0);
+  assert.equal(s.size, 2);
+  assert.deepEqual(s.apply(row("alice", 15), T0 + 1).values, [["user", "alice"], ["n", 5]]);
+  assert.deepEqual(s.apply(row("bob", 1001), T0 + 1).values, [["user", "bob"], ["n", 1]]);
+});
+
 Deno.test("TTL: a value older than the TTL counts as absent; save prunes it", async () => {
   const s = RateStore.memory(60);
   one(s, "rate", 100, T0);
@@ -179,7 +197,7 @@ Deno.test("persistence: a value stored longer ago than the TTL is absent in the 
 Deno.test("corrupt state file: warning naming the file, empty store, no throw", async () => {
   const dir = await tempDir();
   try {
-    for (const text of ["{not json", "[]", '{"version":99,"entries":{}}', '{"version":1,"entries":[]}']) {
+    for (const text of ["{not json", "[]", '{"version":99,"entries":{}}', '{"version":2,"entries":[]}']) {
       await Deno.writeTextFile(join(dir, "s.json"), text);
       const s = await RateStore.load(dir, "s");
       assert.equal(s.loadReport?.kind, "corrupt", text);
@@ -229,7 +247,7 @@ Deno.test("save is atomic: only the state file remains, mode 0600, directory cre
     assert.deepEqual(names, ["s.json"]);
     assert.equal((await Deno.stat(join(dir, "s.json"))).mode! & 0o777, 0o600);
     const doc = JSON.parse(await Deno.readTextFile(join(dir, "s.json")));
-    assert.equal(doc.version, 1);
+    assert.equal(doc.version, 2);
     assert.deepEqual(Object.values(doc.entries), [{ value: 1, timestampMs: T0 }]);
   } finally {
     await Deno.remove(base, { recursive: true });
