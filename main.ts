@@ -10,7 +10,8 @@
  * @module
  */
 
-import { loadConfig, usage, wantsHelp } from "./src/config/mod.ts";
+import { clearParserEnv, loadConfig, usage, wantsHelp } from "./src/config/mod.ts";
+import { type CustomQueryDef, loadCustomQueries } from "./src/collectors/custom/config_file.ts";
 import { ConfigError } from "./src/config/types.ts";
 import { createLogger, IssueReporter } from "./src/core/log.ts";
 import { runCollector } from "./src/run.ts";
@@ -22,9 +23,15 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage("pgquerylens-collector"));
     return 0;
   }
+  clearParserEnv((name) => Deno.env.delete(name));
   let loaded;
+  let customQueries: CustomQueryDef[] = [];
   try {
     loaded = loadConfig(argv, { env: (name) => Deno.env.get(name), readTextFile: Deno.readTextFileSync });
+    const file = loaded.config.customMetricsConfig;
+    if (file !== "" && !loaded.config.showVersion) {
+      customQueries = loadCustomQueries(file, Deno.readTextFileSync);
+    }
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(`[ERROR] ${e.message}`);
@@ -39,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const logger = createLogger(config.verbose ? "debug" : "info");
   for (const w of warnings) logger.log("warn", w);
-  return await runCollector(config, logger, new IssueReporter(logger));
+  return await runCollector(config, logger, new IssueReporter(logger), { customQueries });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -7,20 +7,28 @@
 
 import type { Config } from "./config/types.ts";
 import type { IssueReporter, Logger } from "./core/log.ts";
-import { Collector } from "./collectors/cycle.ts";
+import { Collector, type CollectorOptions } from "./collectors/cycle.ts";
 import { initSqlParser } from "./query_engine/sql_text.ts";
 import { writeNri } from "./nri_adapter/output.ts";
 import { RateStore } from "./core/rates.ts";
 
-/** Runs the collector until done (one-shot) or stopped (daemon); resolves to the exit code. */
-export async function runCollector(config: Config, logger: Logger, issues: IssueReporter): Promise<number> {
+/**
+ * Runs the collector until done (one-shot) or stopped (daemon); resolves to the exit code.
+ * `options` carries what was read at startup besides the configuration (the custom query file).
+ */
+export async function runCollector(
+  config: Config,
+  logger: Logger,
+  issues: IssueReporter,
+  options: CollectorOptions = {},
+): Promise<number> {
   if (config.mode !== "nri") {
     logger.log("error", `mode "${config.mode}": OTLP export is not part of this build yet; use --mode=nri`);
     return 1;
   }
   await initSqlParser();
   const rates = await openRateStore(config, logger);
-  const collector = new Collector(config, issues);
+  const collector = new Collector(config, issues, options);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   if (config.intervalSeconds !== undefined) {

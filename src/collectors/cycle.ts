@@ -8,15 +8,26 @@
 
 import type { Config } from "../config/types.ts";
 import { collectionDatabases, parseCollectionList } from "../config/mod.ts";
-import { emptySnapshot, type UnifiedMetrics } from "../core/model.ts";
+import { type CollectionIssue, emptySnapshot, type UnifiedMetrics } from "../core/model.ts";
 import type { IssueReporter } from "../core/log.ts";
 import { CapabilityCache } from "../query_engine/capabilities.ts";
-import { ConnectionManager } from "../query_engine/connection.ts";
+import { ConnectionManager, PGBOUNCER_CONSOLE } from "../query_engine/connection.ts";
 import { resolveDatabases } from "./databases.ts";
-import { collectBase } from "./base/mod.ts";
+import { collectBase, publishes } from "./base/mod.ts";
+import { collectPgBouncerSamples } from "./pgbouncer/collect.ts";
 import { collectQpm } from "./qpm/mod.ts";
 import { PlanCapture } from "./qpm/plan_capture.ts";
 import { StatementTextCache } from "./qpm/statement_texts.ts";
+import type { CustomQueryDef } from "./custom/config_file.ts";
+
+/** PgBouncer's admin console database. */
+const PGBOUNCER_DATABASE = "pgbouncer";
+
+/** What the collector needs besides the configuration. */
+export interface CollectorOptions {
+  /** Queries of CUSTOM_METRICS_CONFIG, loaded and checked at startup. */
+  customQueries?: readonly CustomQueryDef[];
+}
 
 /** The collector: sessions and caches kept across cycles. */
 export class Collector {
@@ -26,15 +37,18 @@ export class Collector {
   readonly #caps = new CapabilityCache();
   readonly #texts = new StatementTextCache();
   readonly #plans: PlanCapture;
+  readonly #customQueries: readonly CustomQueryDef[];
 
   /**
    * @param config validated configuration
    * @param issues where problems are reported
+   * @param options custom queries read at startup
    */
-  constructor(config: Config, issues: IssueReporter) {
+  constructor(config: Config, issues: IssueReporter, options: CollectorOptions = {}) {
+    this.#customQueries = options.customQueries ?? [];
     this.#config = config;
     this.#issues = issues;
-    this.#connections = new ConnectionManager(config);
+    this.#connections = new ConnectionManager(config, { report: (i) => issues.report(i) });
     this.#plans = new PlanCapture(this.#connections, this.#caps, config.explain);
   }
 
@@ -52,6 +66,43 @@ export class Collector {
       snap.issues.push(issue);
       this.#issues.report(issue);
     };
+    const adminConsole = cfg.pgbouncer && cfg.database === PGBOUNCER_DATABASE;
+    if (adminConsole) {
+      report({
+        component: "pgbouncer",
+        cause: "admin_console",
+        severity: "debug",
+        message:
+          "DATABASE=pgbouncer with PGBOUNCER=true: PgBouncer's admin console, only PgBouncerSample is collected",
+      });
+    } else {
+      await this.#collectPostgres(snap, report);
+    }
+    if (cfg.pgbouncer && publishes(cfg).metrics) {
+      try {
+        const session = this.#connections.sql(PGBOUNCER_DATABASE, PGBOUNCER_CONSOLE);
+        snap.baseSamples.push(...await collectPgBouncerSamples(session, cfg.hostname, cfg.port, report));
+      } catch (e) {
+        const message = `cannot collect PgBouncer metrics from ${cfg.hostname}:${cfg.port}: ${
+          (e as Error).message
+        }`;
+        report({
+          component: "pgbouncer",
+          cause: `error:${(e as Error).message}`,
+          severity: "error",
+          message,
+        });
+      }
+    }
+    return snap;
+  }
+
+  /**
+   * The PostgreSQL part of a cycle: probe, base samples and inventory, then QPM. Failures are
+   * reported, never thrown.
+   */
+  async #collectPostgres(snap: UnifiedMetrics, report: (issue: CollectionIssue) => void): Promise<void> {
+    const cfg = this.#config;
     try {
       const sql = this.#connections.sql(cfg.database);
       const { caps } = await this.#caps.get(cfg.database, sql);
@@ -60,8 +111,16 @@ export class Collector {
       snap.instance.serverVersion = caps.serverVersion;
       const selection = collectionDatabases(parseCollectionList(cfg.collectionList));
       const databases = await resolveDatabases(sql, selection, cfg.collectionIgnoreDatabaseList);
-      await collectBase({ sql, caps, config: cfg, databases, report }, snap);
-      if (!cfg.enableQueryMonitoring) return snap;
+      await collectBase({
+        sql,
+        caps,
+        config: cfg,
+        databases,
+        connections: this.#connections,
+        customQueries: this.#customQueries,
+        report,
+      }, snap);
+      if (!cfg.enableQueryMonitoring) return;
       if (databases.length === 0) {
         report({
           component: "qpm",
@@ -69,7 +128,7 @@ export class Collector {
           severity: "warning",
           message: "No databases found: COLLECTION_LIST names no database to monitor",
         });
-        return snap;
+        return;
       }
       await collectQpm(
         {
@@ -84,14 +143,18 @@ export class Collector {
         databases,
       );
     } catch (e) {
+      const hint = cfg.database === PGBOUNCER_DATABASE
+        ? " (if this is PgBouncer's admin console, set PGBOUNCER=true to collect PgBouncerSample from it)"
+        : "";
       report({
         component: "connection",
         cause: `error:${(e as Error).message}`,
         severity: "error",
-        message: `cannot collect from ${cfg.hostname}:${cfg.port}/${cfg.database}: ${(e as Error).message}`,
+        message: `cannot collect from ${cfg.hostname}:${cfg.port}/${cfg.database}: ${
+          (e as Error).message
+        }${hint}`,
       });
     }
-    return snap;
   }
 
   /** Closes every session. */

@@ -21,13 +21,26 @@ export type EnvReader = (name: string) => string | undefined;
 export const DRIVER_ENV_NAMES: readonly string[] = ["PGAPPNAME", "PGTARGETSESSIONATTRS"];
 
 /**
+ * Variables the YAML parser (for CUSTOM_METRICS_CONFIG) reads on every parse to switch on its own
+ * debug printing to stdout, which would corrupt the protocol output. The collector removes them
+ * from its environment at startup ({@link clearParserEnv}), so they are never honoured.
+ */
+export const PARSER_ENV_NAMES: readonly string[] = ["LOG_TOKENS", "LOG_STREAM"];
+
+/**
  * Every environment variable the collector may read; the `env` permission of the compiled
  * collector lists exactly these.
  */
 export const ENV_NAMES: readonly string[] = [
   ...OPTIONS.flatMap((o) => (o.env === undefined ? [] : [o.env])),
   ...DRIVER_ENV_NAMES,
+  ...PARSER_ENV_NAMES,
 ];
+
+/** Removes {@link PARSER_ENV_NAMES} from the process environment (`remove` is `Deno.env.delete`). */
+export function clearParserEnv(remove: (name: string) => void): void {
+  for (const name of PARSER_ENV_NAMES) remove(name);
+}
 
 /** Raw value of every option whose variable is set and non-empty, by option name. */
 export function readEnv(getEnv: EnvReader): Map<string, string> {

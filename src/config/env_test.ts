@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import denoJson from "../../deno.json" with { type: "json" };
 import { OPTIONS } from "./defaults.ts";
-import { ENV_NAMES, readEnv } from "./env.ts";
+import { clearParserEnv, ENV_NAMES, readEnv } from "./env.ts";
 
 /** An environment reader that, like the scoped `--allow-env`, refuses names outside ENV_NAMES. */
 function scopedEnv(
@@ -22,6 +22,12 @@ Deno.test("ENV_NAMES is exactly the env permission of the collector in deno.json
   const permitted: string[] = denoJson.permissions.collector.env;
   assert.deepEqual([...ENV_NAMES].sort(), [...permitted].sort());
   assert.equal(new Set(ENV_NAMES).size, ENV_NAMES.length);
+});
+
+Deno.test("clearParserEnv removes the YAML parser's debug switches", () => {
+  const removed: string[] = [];
+  clearParserEnv((name) => removed.push(name));
+  assert.deepEqual(removed, ["LOG_TOKENS", "LOG_STREAM"]);
 });
 
 Deno.test("ENV_NAMES covers every option's variable", () => {

@@ -21,7 +21,7 @@ export { defaultConfig, findFlag, findOption, OPTIONS } from "./defaults.ts";
 export type { OptionSpec, TomlType } from "./defaults.ts";
 export { parseBool, parseDuration, parseFlags, usage, wantsHelp } from "./flags.ts";
 export type { ParsedFlags } from "./flags.ts";
-export { ENV_NAMES, readEnv } from "./env.ts";
+export { clearParserEnv, ENV_NAMES, readEnv } from "./env.ts";
 export type { EnvReader } from "./env.ts";
 export { parseConfigToml, readConfigFile, tomlTypeOf } from "./file.ts";
 export type { TextFileReader } from "./file.ts";

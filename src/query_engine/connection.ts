@@ -1,15 +1,36 @@
 /**
- * Connections: one postgres.js client per database, reused across cycles.
+ * Connections: one postgres.js client per database and purpose, reused across cycles.
  *
  * Every session carries `application_name`, `statement_timeout` and `lock_timeout` as startup
  * parameters, so a reconnect (postgres.js reconnects lazily after a failure) gets them again
  * without a round trip. Database names are connection parameters, never spliced into SQL.
+ *
+ * PgBouncer needs two exceptions:
+ *
+ * - **Its admin console** (database `pgbouncer`, session purpose {@link PGBOUNCER_CONSOLE}) speaks
+ *   only the simple query protocol and knows no settings: its sessions send `application_name`
+ *   alone and run every statement with the simple protocol (statement parameters are refused).
+ * - **A port that is PgBouncer's** (the documented set-up when PgBouncer metrics are collected: the
+ *   configured port is PgBouncer's, and every database is reached through it). Unless PgBouncer is
+ *   told to ignore them, it closes a login that carries `statement_timeout` or `lock_timeout`
+ *   ("unsupported startup parameter", SQLSTATE 08P01). The statement was never sent, so the
+ *   session logs in again at once without the two timeouts and runs it; from then on every session
+ *   of the manager starts without them, and one warning (component `connection`, cause
+ *   `startup_parameters_refused`) tells the operator. Setting them afterwards with `SET` is no
+ *   answer: in transaction pooling the server connection changes between statements, and a
+ *   session-level `SET` would stay behind on a server connection that applications then use.
+ *   Instead the collector keeps its promise of short statements itself: it cancels a statement
+ *   that runs longer than `statement_timeout` (a cancel request, which PgBouncer forwards to the
+ *   server), so a slow catalog query never holds a pooled server connection for long; the error
+ *   keeps SQLSTATE 57014 and says why. `lock_timeout` has no client-side equivalent; a lock wait
+ *   is bounded by the statement's cancel.
  *
  * @module
  */
 
 import postgres from "postgres";
 import type { Config } from "../config/types.ts";
+import type { CollectionIssue } from "../core/model.ts";
 
 /** One result row. */
 // deno-lint-ignore no-explicit-any
@@ -47,31 +68,99 @@ export function isConnectionError(e: unknown): boolean {
   return true;
 }
 
+/** Session purpose of PgBouncer's admin console: simple protocol only, no settings at login. */
+export const PGBOUNCER_CONSOLE = "pgbouncer-console";
+
+/**
+ * Whether `e` is a server refusing a startup parameter of the login ("unsupported startup
+ * parameter: …", SQLSTATE 08P01), as PgBouncer answers `statement_timeout` and `lock_timeout`
+ * unless they are in its `ignore_startup_parameters`.
+ */
+export function isStartupParameterRefusal(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown; name?: unknown };
+  return err?.name === "PostgresError" && err.code === "08P01" &&
+    typeof err.message === "string" && /^unsupported startup parameter\b/i.test(err.message);
+}
+
+/** A client and whether it sent the timeouts at login. */
+interface Client {
+  sql: postgres.Sql;
+  timeouts: boolean;
+}
+
+/** How a {@link ManagedSession} connects and runs statements. */
+interface SessionPolicy {
+  /** Creates a client with the manager's current startup parameters. */
+  create(): Client;
+  /** Called when a login with the timeouts was refused for them: later logins go without them. */
+  refused(e: unknown): void;
+  /** Every statement uses the simple query protocol and takes no parameters. */
+  simpleOnly: boolean;
+  /** Cancel a statement after this many ms when the client could not send `statement_timeout` (0: never). */
+  statementTimeoutMs: number;
+}
+
 /**
  * A session over a postgres.js client that is replaced after a connection failure: the driver's
  * own reconnect can leave the next statement waiting forever when a statement races the
  * termination of its backend, so a failed client is ended and a fresh one serves the next call.
  */
 class ManagedSession implements Session {
-  readonly #create: () => postgres.Sql;
-  #client?: postgres.Sql;
+  readonly #policy: SessionPolicy;
+  #client?: Client;
   #closed = false;
 
-  constructor(create: () => postgres.Sql) {
-    this.#create = create;
+  constructor(policy: SessionPolicy) {
+    this.#policy = policy;
   }
 
   async unsafe(text: string, params: unknown[] = [], options?: StatementOptions): Promise<Row[]> {
     if (this.#closed) throw new Error("session closed");
-    const client = this.#client ??= this.#create();
+    if (this.#policy.simpleOnly) {
+      if (params.length > 0) {
+        throw new Error(
+          "the PgBouncer admin console runs statements without parameters (simple protocol only)",
+        );
+      }
+      options = { ...options, simple: true };
+    }
+    const client = this.#client ??= this.#policy.create();
     try {
-      return await client.unsafe(text, params as never[], options as never);
+      return await this.#run(client, text, params, options);
+    } catch (e) {
+      // The login was refused before the statement was sent: run it once on a login without them.
+      if (client.timeouts && isStartupParameterRefusal(e) && !this.#closed) {
+        this.#policy.refused(e);
+        return await this.#run(this.#client ??= this.#policy.create(), text, params, options);
+      }
+      throw e;
+    }
+  }
+
+  async #run(client: Client, text: string, params: unknown[], options?: StatementOptions): Promise<Row[]> {
+    const query = client.sql.unsafe(text, params as never[], options as never);
+    const limitMs = client.timeouts || this.#policy.simpleOnly ? 0 : this.#policy.statementTimeoutMs;
+    let timedOut = false;
+    const timer = limitMs > 0
+      ? setTimeout(() => {
+        timedOut = true;
+        Promise.resolve(query.cancel()).catch(() => {});
+      }, limitMs)
+      : undefined;
+    try {
+      return await query;
     } catch (e) {
       if (isConnectionError(e) && this.#client === client) {
         this.#client = undefined;
-        client.end({ timeout: 0 }).catch(() => {});
+        client.sql.end({ timeout: 0 }).catch(() => {});
+      }
+      if (timedOut && (e as { code?: unknown })?.code === "57014") {
+        (e as Error).message = `canceling statement after ${limitMs} ms: statement_timeout enforced by the ` +
+          "collector (the server at this port refused it as a startup parameter)";
       }
       throw e;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -79,7 +168,7 @@ class ManagedSession implements Session {
     this.#closed = true;
     const client = this.#client;
     this.#client = undefined;
-    if (client) await client.end({ timeout: timeoutSeconds });
+    if (client) await client.sql.end({ timeout: timeoutSeconds });
   }
 }
 
@@ -116,12 +205,23 @@ export function reconnectBackoff(retries: number): number {
   return (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, 20);
 }
 
-/** Builds postgres.js options for `database` from the configuration. */
+/** Which settings a login sends besides `application_name`. */
+export interface StartupOptions {
+  /** Send `statement_timeout` and `lock_timeout` (true by default). */
+  timeouts?: boolean;
+}
+
+/**
+ * Builds postgres.js options for `database` from the configuration. With `startup.timeouts`
+ * false, the login sends `application_name` only.
+ */
 export function connectionOptions(
   cfg: ConnectionConfig,
   database: string,
   readFile: ReadFile = Deno.readTextFileSync,
+  startup: StartupOptions = {},
 ): postgres.Options<never> {
+  const timeouts = startup.timeouts ?? true;
   const options = {
     host: cfg.hostname,
     port: Number(cfg.port),
@@ -145,42 +245,88 @@ export function connectionOptions(
     publications: "alltables",
     target_session_attrs: undefined,
     onnotice: () => {},
-    connection: {
-      application_name: cfg.session.applicationName,
-      statement_timeout: cfg.session.statementTimeoutMs,
-      lock_timeout: cfg.session.lockTimeoutMs,
-    },
+    connection: timeouts
+      ? {
+        application_name: cfg.session.applicationName,
+        statement_timeout: cfg.session.statementTimeoutMs,
+        lock_timeout: cfg.session.lockTimeoutMs,
+      }
+      : { application_name: cfg.session.applicationName },
   };
   return options as postgres.Options<never>;
 }
 
-/** Keeps one client per database for the life of the collector. */
+/** Options of {@link ConnectionManager}. */
+export interface ConnectionManagerOptions {
+  /** Reads TLS material (the file system by default). */
+  readFile?: ReadFile;
+  /** Receives the manager's own issues, such as refused startup parameters (each cause once). */
+  report?: (issue: CollectionIssue) => void;
+}
+
+/** Keeps one client per database and purpose for the life of the collector. */
 export class ConnectionManager {
   readonly #cfg: ConnectionConfig;
   readonly #clients = new Map<string, ManagedSession>();
   readonly #readFile: ReadFile;
+  readonly #report: (issue: CollectionIssue) => void;
+  #timeouts = true;
 
   /**
    * @param cfg connection settings
-   * @param readFile reads TLS material
+   * @param opts TLS file reader and issue sink
    */
-  constructor(cfg: ConnectionConfig, readFile: ReadFile = Deno.readTextFileSync) {
+  constructor(cfg: ConnectionConfig, opts: ConnectionManagerOptions = {}) {
     this.#cfg = cfg;
-    this.#readFile = readFile;
+    this.#readFile = opts.readFile ?? Deno.readTextFileSync;
+    this.#report = opts.report ?? (() => {});
+  }
+
+  /** Whether logins still send `statement_timeout` and `lock_timeout` (false once they were refused). */
+  get sendsTimeouts(): boolean {
+    return this.#timeouts;
   }
 
   /**
    * The session for `database`, created on first use. `purpose` keeps separate sessions for work
-   * that runs concurrently with the main one (e.g. activity sampling).
+   * that runs concurrently with the main one (e.g. activity sampling); {@link PGBOUNCER_CONSOLE}
+   * gives a session fit for PgBouncer's admin console.
    */
   sql(database: string, purpose = "main"): Sql {
     const key = `${purpose}\u0000${database}`;
     let c = this.#clients.get(key);
     if (!c) {
-      c = new ManagedSession(() => postgres(connectionOptions(this.#cfg, database, this.#readFile)));
+      const adminConsole = purpose === PGBOUNCER_CONSOLE;
+      c = new ManagedSession({
+        create: () => {
+          const timeouts = this.#timeouts && !adminConsole;
+          const options = connectionOptions(this.#cfg, database, this.#readFile, { timeouts });
+          return { sql: postgres(options), timeouts };
+        },
+        refused: (e) => this.#refused(e),
+        simpleOnly: adminConsole,
+        statementTimeoutMs: this.#cfg.session.statementTimeoutMs,
+      });
       this.#clients.set(key, c);
     }
     return c;
+  }
+
+  #refused(e: unknown): void {
+    if (!this.#timeouts) return;
+    this.#timeouts = false;
+    const { hostname, port, session } = this.#cfg;
+    const limit = session.statementTimeoutMs > 0
+      ? `the collector cancels a statement after ${session.statementTimeoutMs} ms itself`
+      : "statements run without a time limit";
+    this.#report({
+      component: "connection",
+      cause: "startup_parameters_refused",
+      severity: "warning",
+      message: `${hostname}:${port} refused statement_timeout and lock_timeout as login settings ` +
+        `(${(e as Error).message}), as PgBouncer does unless they are in its ignore_startup_parameters; ` +
+        `sessions now log in without them: ${limit}, and lock waits are not limited by lock_timeout`,
+    });
   }
 
   /** Closes every client (waiting at most `timeoutSeconds` for running statements). */

@@ -6,9 +6,13 @@ import {
   type ConnectionConfig,
   ConnectionManager,
   connectionOptions,
+  isStartupParameterRefusal,
+  PGBOUNCER_CONSOLE,
   reconnectBackoff,
 } from "./connection.ts";
+import type { CollectionIssue } from "../core/model.ts";
 import { waitUntil } from "../../tests/support/workload.ts";
+import { startPgBouncer } from "../../tests/support/pgbouncer.ts";
 
 const SESSION = { applicationName: "pgql-conn-test", statementTimeoutMs: 1500, lockTimeoutMs: 700 };
 
@@ -80,6 +84,16 @@ Deno.test("connectionOptions: session parameters, target and explicit driver set
   assert.equal(connectionOptions(config({ timeout: 0 }), "shop").connect_timeout, 0);
   // Each option the driver would otherwise default from a PG<NAME> variable is present.
   for (const key of DRIVER_DEFAULTED) assert.ok(key in o, `option ${key} is given explicitly`);
+});
+
+Deno.test("connectionOptions: without timeouts the login sends application_name only", () => {
+  const o = connectionOptions(config(), "shop", undefined, { timeouts: false });
+  assert.deepEqual(o.connection, { application_name: "pgql-conn-test" });
+  assert.deepEqual(connectionOptions(config(), "shop", undefined, { timeouts: true }).connection, {
+    application_name: "pgql-conn-test",
+    statement_timeout: 1500,
+    lock_timeout: 700,
+  });
 });
 
 Deno.test("reconnectBackoff grows and is capped at 20 s", () => {
@@ -226,6 +240,139 @@ Deno.test("ConnectionManager on a real server", async (t) => {
       assert.notEqual(fresh, old);
       assert.equal((await settingsOf(fresh)).app, "pgql-conn-test");
     });
+  } finally {
+    await cm.close();
+  }
+});
+
+Deno.test("ConnectionManager through PgBouncer (its port as PORT) and on its admin console", async (t) => {
+  await using cluster = await startCluster({ name: "conn-bouncer" });
+  await cluster.createDatabase("shop");
+  await using bouncer = await startPgBouncer(cluster, { databases: ["postgres", "shop"] });
+  const admin = cluster.sql();
+  const viaBouncer = (): ConnectionConfig => ({ ...clusterConfig(cluster), port: String(bouncer.port) });
+  const issues: CollectionIssue[] = [];
+  const cm = new ConnectionManager(viaBouncer(), { report: (i) => issues.push(i) });
+  try {
+    await t.step("a refused login is retried without the timeouts and reported once", async () => {
+      assert.equal(cm.sendsTimeouts, true);
+      const shop = cm.sql("shop");
+      const rows = await Promise.all([
+        shop.unsafe("SELECT current_database() AS db, current_setting('application_name') AS app"),
+        shop.unsafe("SELECT 2 AS n"),
+        cm.sql("postgres").unsafe("SELECT current_database() AS db"),
+      ]);
+      assert.deepEqual([rows[0][0].db, rows[0][0].app], ["shop", "pgql-conn-test"]);
+      assert.equal(rows[1][0].n, 2);
+      assert.equal(rows[2][0].db, "postgres");
+      assert.equal(cm.sendsTimeouts, false);
+      await cm.sql("shop", "sampler").unsafe("SELECT 1");
+      assert.equal(issues.length, 1, JSON.stringify(issues));
+      const [issue] = issues;
+      assert.deepEqual([issue.component, issue.cause, issue.severity], [
+        "connection",
+        "startup_parameters_refused",
+        "warning",
+      ]);
+      assert.match(issue.message, new RegExp(`^127\\.0\\.0\\.1:${bouncer.port} refused statement_timeout`));
+      assert.match(issue.message, /unsupported startup parameter: (statement|lock)_timeout/);
+      assert.match(issue.message, /ignore_startup_parameters/);
+      assert.match(issue.message, /cancels a statement after 1500 ms itself/);
+      // The server settings were not applied (nor left behind on a pooled server connection).
+      const [st] = await cm.sql("shop").unsafe("SELECT current_setting('statement_timeout') AS v");
+      assert.equal(st.v, "0");
+    });
+
+    await t.step("the collector cancels a statement that outlives statement_timeout", async () => {
+      const shop = cm.sql("shop");
+      const t0 = performance.now();
+      await assert.rejects(
+        shop.unsafe("SELECT pg_sleep(10) AS slow_through_bouncer"),
+        (e: Error & { code?: string }) =>
+          e.code === "57014" && /after 1500 ms: statement_timeout enforced by the collector/.test(e.message),
+      );
+      const took = performance.now() - t0;
+      assert.ok(took >= 1400 && took < 5000, `cancelled after ${took} ms`);
+      await waitUntil("the server statement is gone", async () =>
+        (await admin`SELECT 1 FROM pg_stat_activity
+          WHERE query LIKE '%slow_through_bouncer%' AND pid <> pg_backend_pid() AND state = 'active'`)
+          .length === 0, 3000);
+      assert.equal((await shop.unsafe("SELECT 3 AS n"))[0].n, 3, "the session goes on");
+      assert.equal(issues.length, 1);
+    });
+
+    await t.step("the admin console session: simple protocol, no settings, no parameters", async () => {
+      const fresh: CollectionIssue[] = [];
+      const cm2 = new ConnectionManager(viaBouncer(), { report: (i) => fresh.push(i) });
+      try {
+        const adminConsole = cm2.sql("pgbouncer", PGBOUNCER_CONSOLE);
+        assert.match(String((await adminConsole.unsafe("SHOW VERSION"))[0].version), /PgBouncer/);
+        const pools = await adminConsole.unsafe("SHOW POOLS", [], { simple: false });
+        assert.ok(pools.some((r) => r.database === "shop"), "the extended protocol is never used");
+        await assert.rejects(
+          adminConsole.unsafe("SHOW POOLS", [1]),
+          /admin console runs statements without parameters/,
+        );
+        assert.equal(cm2.sendsTimeouts, true, "the console login refused nothing");
+        assert.deepEqual(fresh, []);
+        // The same database as an ordinary session fails on the extended protocol.
+        await assert.rejects(
+          cm2.sql("pgbouncer").unsafe("SHOW STATS", [], { simple: false }),
+          /extended query protocol not supported by admin console/,
+        );
+      } finally {
+        await cm2.close();
+      }
+    });
+
+    await t.step("isStartupParameterRefusal tells PgBouncer's refusal from other errors", async () => {
+      const raw = (port: number, connection: Record<string, string>, database = "shop") =>
+        postgres({
+          host: "127.0.0.1",
+          port,
+          user: "postgres",
+          password: cluster.password,
+          database,
+          max: 1,
+          fetch_types: false,
+          connection,
+          onnotice: () => {},
+        });
+      const errorOf = async (sql: postgres.Sql, text = "SELECT 1") => {
+        try {
+          await sql.unsafe(text);
+          return undefined;
+        } catch (e) {
+          return e;
+        } finally {
+          await sql.end({ timeout: 0 });
+        }
+      };
+      const refused = await errorOf(raw(bouncer.port, { lock_timeout: "100" }));
+      assert.equal(isStartupParameterRefusal(refused), true, String(refused));
+      assert.equal(isStartupParameterRefusal(await errorOf(raw(bouncer.port, {}), "SELEC 1")), false);
+      assert.equal(isStartupParameterRefusal(await errorOf(raw(cluster.port, {}, "missing_db"))), false);
+      assert.equal(isStartupParameterRefusal(new Error("unsupported startup parameter: x")), false);
+    });
+  } finally {
+    await cm.close();
+  }
+});
+
+Deno.test("ConnectionManager through a PgBouncer that ignores the timeouts: no retry, no warning", async () => {
+  await using cluster = await startCluster({ name: "conn-bouncer-ign" });
+  await using bouncer = await startPgBouncer(cluster, {
+    settings: { ignore_startup_parameters: "statement_timeout,lock_timeout" },
+  });
+  const issues: CollectionIssue[] = [];
+  const cm = new ConnectionManager(
+    { ...clusterConfig(cluster), port: String(bouncer.port) },
+    { report: (i) => issues.push(i) },
+  );
+  try {
+    assert.equal((await cm.sql("postgres").unsafe("SELECT 1 AS n"))[0].n, 1);
+    assert.equal(cm.sendsTimeouts, true);
+    assert.deepEqual(issues, []);
   } finally {
     await cm.close();
   }

@@ -51,6 +51,11 @@ export interface DiscoveryOptions {
   ignoreTables: readonly string[];
   /** Also discover tables of the system schemas (nri-postgresql always did). */
   includeSystemSchemas: boolean;
+  /**
+   * The databases of an `all` or `databases` list when the caller has already resolved them (with
+   * {@link resolveDatabases}); pg_database is then not read again.
+   */
+  resolved?: readonly string[];
 }
 
 /** Schemas PostgreSQL itself owns; their tables are left out by default. */
@@ -97,7 +102,7 @@ export async function discoverCollection(list: CollectionList, opts: DiscoveryOp
   if (list.kind === "explicit") {
     return { databases: literal(list.databases, opts.ignoreDatabases), issues: [] };
   }
-  const names = await resolveDatabases(
+  const names = opts.resolved ? [...opts.resolved] : await resolveDatabases(
     opts.connections.sql(opts.mainDatabase),
     list.kind === "all" ? "all" : list.names,
     opts.ignoreDatabases,

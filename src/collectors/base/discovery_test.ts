@@ -154,6 +154,14 @@ Deno.test("discoverCollection against a real server", async (t) => {
       assert.match(issues[1].message, /database "?nosuchdb"? does not exist.*\(SQLSTATE 3D000\)/);
     });
 
+    await t.step("resolved databases are taken as given: pg_database is not read again", async () => {
+      const { databases } = await discoverCollection(
+        { kind: "all" },
+        opts({ resolved: ["app_b"], mainDatabase: "nosuchdb" }),
+      );
+      assert.deepEqual(plain(databases), { app_b: APP_B });
+    });
+
     await t.step("database ignore list applies to the ALL form", async () => {
       const { databases, issues } = await discoverCollection(
         { kind: "all" },

@@ -115,7 +115,9 @@ Deno.test("collectWaitEvents on PostgreSQL 15", async (t) => {
         const sql = {
           // deno-lint-ignore no-explicit-any
           unsafe: (text: string, params?: any[], options?: any) => {
-            if (text.includes("s.query\n") && params) asked.push(...String(params[0]).slice(1, -1).split(","));
+            if (text.includes("s.query\n") && params) {
+              asked.push(...String(params[0]).slice(1, -1).split(","));
+            }
             return main.unsafe(text, params, options);
           },
         };
