@@ -9,7 +9,10 @@
 export interface NriCounts {
   /** Metric sets per `event_type`. */
   samplesByType: Map<string, number>;
-  /** Distinct entities (by type and name) per entity type, among data items carrying metric sets. */
+  /**
+   * Distinct entities (by type, name and identity attributes, so same-named tables of different
+   * databases count apart) per entity type, among data items carrying metric sets.
+   */
   entitiesByType: Map<string, number>;
   /** Numeric fields over all metric sets (attributes are strings and do not count). */
   metricValues: number;
@@ -42,7 +45,7 @@ export function countNri(stdout: string): NriCounts {
       if (metrics.length === 0) continue;
       const type = String(item.entity?.type ?? "(local entity)");
       const names = entities.get(type) ?? new Set<string>();
-      names.add(String(item.entity?.name ?? ""));
+      names.add(JSON.stringify([item.entity?.name ?? "", item.entity?.id_attributes ?? []]));
       entities.set(type, names);
       for (const set of metrics) {
         increment(samplesByType, String(set.event_type ?? "(no event_type)"));

@@ -6,7 +6,11 @@ function doc(data: unknown[]): string {
 }
 
 const instance = { name: "db:5432", type: "pg-instance", id_attributes: [] };
-const table = (name: string) => ({ name, type: "pg-table", id_attributes: [] });
+const table = (name: string, database = "d") => ({
+  name,
+  type: "pg-table",
+  id_attributes: [{ Key: "pg-database", Value: database }],
+});
 
 Deno.test("countNri counts metric sets per event type, entities per type and numeric values", () => {
   const stdout = [
@@ -38,13 +42,14 @@ Deno.test("countNri counts metric sets per event type, entities per type and num
     "",
     doc([{ entity: table("t1"), metrics: [{ event_type: "PostgresqlTableSample", "table.deadRows": 0 }] }]),
     doc([{ entity: table("t2"), metrics: [{ event_type: "PostgresqlTableSample", "table.deadRows": 1 }] }]),
+    doc([{ entity: table("t2", "e"), metrics: [{ event_type: "PostgresqlTableSample" }] }]),
   ].join("\n");
   const counts = countNri(stdout);
   assert.deepEqual([...counts.samplesByType], [["PostgresqlInstanceSample", 1], [
     "PostgresqlTableSample",
-    4,
+    5,
   ]]);
-  assert.deepEqual([...counts.entitiesByType], [["pg-instance", 1], ["pg-table", 2]]);
+  assert.deepEqual([...counts.entitiesByType], [["pg-instance", 1], ["pg-table", 3]], "t2 of d and of e");
   assert.equal(counts.metricValues, 2 + 1 + 2 + 1 + 1);
 });
 

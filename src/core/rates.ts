@@ -6,6 +6,8 @@
  * Semantics follow nri-postgresql's SDK (v3). A stored value is keyed by the entity key, the event
  * type, the sample's attributes (name and value, sorted by name: so rows of one query that share an
  * entity, such as custom-query rows or PgBouncer pools per user, keep apart) and the metric name.
+ * Attributes that only name the entity ({@link NAMING_ATTRIBUTES}: they repeat what the entity key
+ * holds) are left out of the key, which keeps the state of thousands of tables small.
  * Per source type:
  * - `rate`: (value - previous) / seconds elapsed; negative results are kept;
  * - `prate`: as `rate`, but a negative difference (counter reset) gives 0;
@@ -28,6 +30,20 @@
 import { join } from "node:path";
 import { entityKey } from "./entity_key.ts";
 import type { BaseEntity, BaseSample, RawMetric } from "./model.ts";
+
+/**
+ * Attributes that name a sample's entity rather than tell rows apart: `displayName` and `entityName`
+ * derive from the entity, and `database`, `schema`, `table` and `host` repeat its identity
+ * attributes.
+ */
+export const NAMING_ATTRIBUTES: ReadonlySet<string> = new Set([
+  "displayName",
+  "entityName",
+  "database",
+  "schema",
+  "table",
+  "host",
+]);
 
 /** Default validity of stored values, in seconds (nri-postgresql's `cache_ttl` default, 6m). */
 export const DEFAULT_CACHE_TTL_SECONDS = 360;
@@ -161,13 +177,15 @@ export class RateStore {
    * stores its counters for the next observation.
    */
   apply(sample: BaseSample, nowMs: number): RatedSample {
-    const attributes = sample.metrics.filter((m) => m.sourceType === "attribute")
+    const attributes = sample.metrics.filter((m) =>
+      m.sourceType === "attribute" && !NAMING_ATTRIBUTES.has(m.name)
+    )
       .map((m) => `${m.name}=${m.value}`).sort();
-    const prefix = JSON.stringify([entityKey(sample.entity), ...attributes]);
+    const prefix = JSON.stringify([entityKey(sample.entity), sample.eventType, ...attributes]);
     const values: [string, number | string][] = [];
     const dropped: string[] = [];
     for (const m of sample.metrics) {
-      const out = this.#compute(prefix, sample.eventType, m, nowMs);
+      const out = this.#compute(prefix, m, nowMs);
       if (out === undefined) {
         dropped.push(m.name);
         this.#droppedCount++;
@@ -204,12 +222,12 @@ export class RateStore {
     }
   }
 
-  #compute(prefix: string, eventType: string, m: RawMetric, nowMs: number): number | string | undefined {
+  #compute(prefix: string, m: RawMetric, nowMs: number): number | string | undefined {
     if (m.sourceType === "attribute") return String(m.value);
     const value = toNumber(m.value);
     if (value === undefined) return undefined;
     if (m.sourceType === "gauge") return value;
-    const key = JSON.stringify([prefix, eventType, m.name]);
+    const key = prefix + m.name;
     const prev = this.#entries.get(key);
     this.#entries.set(key, { value, timestampMs: nowMs });
     if (prev === undefined || nowMs - prev.timestampMs > this.#ttlMs) return 0;

@@ -130,6 +130,18 @@ Deno.test("samples of one entity and type keep apart by their attributes", () =>
   assert.equal(s.size, 2);
   assert.deepEqual(s.apply(row("alice", 15), T0 + 1).values, [["user", "alice"], ["n", 5]]);
   assert.deepEqual(s.apply(row("bob", 1001), T0 + 1).values, [["user", "bob"], ["n", 1]]);
+  // Attributes naming the entity are not part of the key: a renamed displayName keeps the series.
+  const named = (displayName: string, value: number): BaseSample => ({
+    entity: DB,
+    eventType: "PostgresqlTableSample",
+    metrics: [{ name: "displayName", sourceType: "attribute", value: displayName }, {
+      name: "n",
+      sourceType: "delta",
+      value,
+    }],
+  });
+  s.apply(named("a", 1), T0);
+  assert.deepEqual(s.apply(named("b", 4), T0 + 1).values, [["displayName", "b"], ["n", 3]]);
 });
 
 Deno.test("TTL: a value older than the TTL counts as absent; save prunes it", async () => {

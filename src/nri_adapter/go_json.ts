@@ -51,12 +51,19 @@ export class GoJsonError extends Error {
  */
 export function goJsonStringify(value: GoJsonValue, indent = ""): string {
   const out: string[] = [];
-  write(value, out, indent, 0, "$");
+  write(value, out, indent, 0);
   return out.join("");
 }
 
+/** Characters {@link goQuote} must escape; a string without any is quoted as it is. */
+const NEEDS_ESCAPE = /["\\<>&\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
+
+/** Characters whose order in UTF-16 differs from their UTF-8 byte order (surrogates). */
+const SURROGATE = /[\ud800-\udfff]/;
+
 /** Go's `strconv.Quote`-like JSON string literal as written by `encoding/json` with HTML escaping. */
 export function goQuote(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
   let out = '"';
   let start = 0;
   for (let i = 0; i < s.length; i++) {
@@ -113,7 +120,11 @@ export function compareGoKeys(a: string, b: string): number {
 const HEX = "0123456789abcdef";
 const SHORT_ESCAPES: Record<number, string> = { 8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r" };
 
-function write(value: GoJsonValue, out: string[], indent: string, depth: number, path: string): void {
+/**
+ * Writes `value`. The path of an offending value is built only when one is found: each level adds
+ * its segment to the error on the way out, so encoding pays nothing for it.
+ */
+function write(value: GoJsonValue, out: string[], indent: string, depth: number): void {
   if (value === null) {
     out.push("null");
     return;
@@ -123,7 +134,7 @@ function write(value: GoJsonValue, out: string[], indent: string, depth: number,
       out.push(value ? "true" : "false");
       return;
     case "number":
-      if (!Number.isFinite(value)) throw new GoJsonError(`json: unsupported value: ${value}`, path);
+      if (!Number.isFinite(value)) throw new GoJsonError(`json: unsupported value: ${value}`, "$");
       out.push(goFormatNumber(value));
       return;
     case "string":
@@ -132,24 +143,44 @@ function write(value: GoJsonValue, out: string[], indent: string, depth: number,
     case "object":
       break;
     default:
-      throw new GoJsonError(`json: unsupported type: ${typeof value}`, path);
+      throw new GoJsonError(`json: unsupported type: ${typeof value}`, "$");
   }
   if (Array.isArray(value)) {
     const items = value as readonly GoJsonValue[];
     writeMembers(items.length, "[", "]", out, indent, depth, (i) => {
-      write(items[i], out, indent, depth + 1, `${path}[${i}]`);
+      within(`[${i}]`, () => write(items[i], out, indent, depth + 1));
     });
     return;
   }
-  const entries: [string, GoJsonValue][] = value instanceof Map
-    ? [...(value as ReadonlyMap<string, GoJsonValue>).entries()].sort((a, b) => compareGoKeys(a[0], b[0]))
-    : Object.entries(value as { readonly [key: string]: GoJsonValue });
+  let entries: [string, GoJsonValue][];
+  if (value instanceof Map) {
+    entries = [...(value as ReadonlyMap<string, GoJsonValue>).entries()];
+    // Plain string order is UTF-8 byte order unless a key holds a surrogate pair.
+    if (entries.some(([k]) => typeof k === "string" && SURROGATE.test(k))) {
+      entries.sort((a, b) => compareGoKeys(a[0], b[0]));
+    } else {
+      entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    }
+  } else {
+    entries = Object.entries(value as { readonly [key: string]: GoJsonValue });
+  }
   writeMembers(entries.length, "{", "}", out, indent, depth, (i) => {
     const [key, member] = entries[i];
-    if (typeof key !== "string") throw new GoJsonError("json: map key is not a string", path);
+    if (typeof key !== "string") throw new GoJsonError("json: map key is not a string", "$");
     out.push(goQuote(key), indent ? ": " : ":");
-    write(member, out, indent, depth + 1, `${path}.${key}`);
+    within(`.${key}`, () => write(member, out, indent, depth + 1));
   });
+}
+
+/** Runs `fn`; a {@link GoJsonError} from it comes out with `segment` inserted after its `$`. */
+function within(segment: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof GoJsonError)) throw e;
+    const path = `$${segment}${e.path.slice(1)}`;
+    throw new GoJsonError(e.message.slice(0, e.message.length - e.path.length - 4), path);
+  }
 }
 
 function writeMembers(
