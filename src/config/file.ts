@@ -9,6 +9,7 @@
  * @module
  */
 
+import { readFailure } from "./read_failure.ts";
 import { parse, TomlDate, TomlError } from "smol-toml";
 import { OPTIONS, type OptionSpec, type TomlType } from "./defaults.ts";
 import { ConfigError } from "./types.ts";
@@ -40,7 +41,7 @@ export function readConfigFile(path: string, readTextFile: TextFileReader): Map<
   try {
     text = readTextFile(path);
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`, "config");
+    throw new ConfigError(`cannot read config file ${path}: ${readFailure(err)}`, "config");
   }
   return parseConfigToml(text, path);
 }

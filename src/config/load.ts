@@ -5,6 +5,7 @@
  * @module
  */
 
+import { readFailure } from "./read_failure.ts";
 import { defaultConfig, OPTIONS, type OptionSpec } from "./defaults.ts";
 import { type EnvReader, readEnv } from "./env.ts";
 import { readConfigFile, type TextFileReader } from "./file.ts";
@@ -123,8 +124,10 @@ function readPasswordFile(pf: Winner, readTextFile: TextFileReader): string {
   try {
     text = readTextFile(pf.raw);
   } catch (err) {
-    const reason = err instanceof Error ? err.name : "error";
-    throw new ConfigError(`password_file (${pf.origin}): cannot read ${pf.raw} (${reason})`, "password_file");
+    throw new ConfigError(
+      `password_file (${pf.origin}): cannot read ${pf.raw} (${readFailure(err)})`,
+      "password_file",
+    );
   }
   return text.replace(/[\r\n]+$/, "");
 }

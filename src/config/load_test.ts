@@ -282,7 +282,7 @@ Deno.test("an unreadable password file names the path, not the content", () => {
   const err = assertConfigError(
     () => load(["-username=u", "-password_file=/run/secrets/missing"]),
     "/run/secrets/missing",
-    "NotFound",
+    "no such file",
   );
   assert.equal(err.key, "password_file");
 });

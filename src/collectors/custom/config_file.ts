@@ -18,6 +18,7 @@
  * @module
  */
 
+import { readFailure } from "../../config/read_failure.ts";
 import { parseDocument } from "yaml";
 import type { SourceType } from "../../core/model.ts";
 import type { TextFileReader } from "../../config/file.ts";
@@ -75,7 +76,7 @@ export function loadCustomQueries(path: string, readTextFile: TextFileReader): C
   try {
     text = readTextFile(path);
   } catch (err) {
-    throw new ConfigError(`${KEY} ${path}: cannot read the file: ${(err as Error).message}`, KEY);
+    throw new ConfigError(`${KEY} ${path}: cannot read the file: ${readFailure(err)}`, KEY);
   }
   return parseCustomQueries(text, path);
 }
