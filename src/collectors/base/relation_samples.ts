@@ -62,7 +62,7 @@ export async function collectRelationSamples(ctx: RelationContext): Promise<Base
       message: `database "${issue.database}": no table or index samples: ${issue.message}`,
     });
   }
-  const entries = [...databases];
+  const entries = [...databases].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const perDatabase: BaseSample[][] = entries.map(() => []);
   await forEachLimited(entries, RELATION_CONCURRENCY, async ([database, tree], i) => {
     const sql = ctx.connections.sql(database);
