@@ -19,7 +19,7 @@
  * @module
  */
 
-import { type BaseMetricDef, rowMetrics, selectList } from "../../core/base_catalog.ts";
+import { type BaseMetricDef, selectList } from "../../core/base_catalog.ts";
 import { indexEntity, namingAttributes } from "../../core/entities.ts";
 import type { BaseSample, RawMetric } from "../../core/model.ts";
 import { INDEX_SAMPLE, relationMetricsFor } from "../../core/relation_catalog.ts";
@@ -27,12 +27,12 @@ import type { Capabilities } from "../../query_engine/capabilities.ts";
 import type { Sql } from "../../query_engine/connection.ts";
 import { MARKER } from "../../query_engine/marker.ts";
 import {
-  byPosition,
   type DatabaseObjects,
   EXCLUSIVE_LOCKS_CTE,
   indexesOf,
   indexParams,
   type IndexRef,
+  readByPosition,
 } from "./relations.ts";
 
 /**
@@ -66,9 +66,7 @@ export async function readIndexMetrics(
   indexes: readonly IndexRef[],
 ): Promise<(RawMetric[] | undefined)[]> {
   const defs = relationMetricsFor(major, "index");
-  if (indexes.length === 0) return [];
-  const rows = await sql.unsafe(indexStatement(defs), indexParams(indexes));
-  return byPosition(rows, indexes.length).map((row) => row && rowMetrics(defs, row));
+  return await readByPosition(sql, defs, indexStatement(defs), indexParams(indexes), indexes.length);
 }
 
 /**

@@ -19,7 +19,9 @@
  * @module
  */
 
-import type { Row } from "../../query_engine/connection.ts";
+import { type BaseMetricDef, rowMetrics } from "../../core/base_catalog.ts";
+import type { RawMetric } from "../../core/model.ts";
+import type { Row, Sql } from "../../query_engine/connection.ts";
 import { arrayLiteral } from "../../query_engine/params.ts";
 
 /**
@@ -123,4 +125,23 @@ export function byPosition(rows: readonly Row[], count: number): (Row | undefine
     out[i] = row;
   }
   return out;
+}
+
+/**
+ * Runs `statement` (which reads `defs` with `selectList` and numbers its rows by position `i`) with
+ * `params` on `sql`, and returns the metrics of each of the `count` bound relations in order:
+ * undefined where no row came back. Nothing is sent when `count` is 0.
+ *
+ * @throws Error when the statement fails or a row has no valid position.
+ */
+export async function readByPosition(
+  sql: Sql,
+  defs: readonly BaseMetricDef[],
+  statement: string,
+  params: unknown[],
+  count: number,
+): Promise<(RawMetric[] | undefined)[]> {
+  if (count === 0) return [];
+  const rows = await sql.unsafe(statement, params);
+  return byPosition(rows, count).map((row) => row && rowMetrics(defs, row));
 }

@@ -25,7 +25,7 @@
  * @module
  */
 
-import { type BaseMetricDef, rowMetrics, selectList } from "../../core/base_catalog.ts";
+import { type BaseMetricDef, selectList } from "../../core/base_catalog.ts";
 import { namingAttributes, tableEntity } from "../../core/entities.ts";
 import type { BaseSample, CollectionIssue, RawMetric } from "../../core/model.ts";
 import { relationMetricsFor, TABLE_SAMPLE } from "../../core/relation_catalog.ts";
@@ -35,9 +35,9 @@ import { MARKER } from "../../query_engine/marker.ts";
 import { readBloat } from "./bloat.ts";
 import {
   boundTables,
-  byPosition,
   type DatabaseObjects,
   EXCLUSIVE_LOCKS_CTE,
+  readByPosition,
   tableLocked,
   tableParams,
   type TableRef,
@@ -87,9 +87,7 @@ export async function readTableStats(
   tables: readonly TableRef[],
 ): Promise<(RawMetric[] | undefined)[]> {
   const defs = relationMetricsFor(major, "table");
-  if (tables.length === 0) return [];
-  const rows = await sql.unsafe(tableStatsStatement(defs), tableParams(tables));
-  return byPosition(rows, tables.length).map((row) => row && rowMetrics(defs, row));
+  return await readByPosition(sql, defs, tableStatsStatement(defs), tableParams(tables), tables.length);
 }
 
 /**
