@@ -46,7 +46,8 @@ async function demo(args: string[]): Promise<number> {
   await cluster.createExtension("postgres", "pg_wait_sampling");
   await cluster.createDatabase("shop");
   await setupWorkloadSchema(cluster, "shop");
-  await cluster.createRole("newrelic", "demo-password", { grants: ["pg_monitor"] });
+  // pg_read_all_data (PostgreSQL 14+) lets pg_stats show column statistics: the bloat estimate needs them.
+  await cluster.createRole("newrelic", "demo-password", { grants: ["pg_monitor", "pg_read_all_data"] });
   await runSlowStatements(cluster, "shop", { count: 3 });
   const waits = await startBackgroundWaits(cluster, "shop", { durationMs: 15_000 });
   const lock = await holdRowLock(cluster, "shop");
