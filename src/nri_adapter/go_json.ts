@@ -56,6 +56,7 @@ export function goJsonStringify(value: GoJsonValue, indent = ""): string {
 }
 
 /** Characters {@link goQuote} must escape; a string without any is quoted as it is. */
+// deno-lint-ignore no-control-regex -- control characters are exactly what must be escaped
 const NEEDS_ESCAPE = /["\\<>&\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
 
 /** Characters whose order in UTF-16 differs from their UTF-8 byte order (surrogates). */
