@@ -7,41 +7,7 @@ import {
   type RelationQuery,
   TABLE_SAMPLE,
 } from "./relation_catalog.ts";
-
-/** Names and source types of the compatibility specification (§3.3, checklist E and F), in order. */
-const SPEC: Record<RelationQuery, [string, "gauge" | "rate"][]> = {
-  bloat: [
-    ["table.bloatSizeInBytes", "gauge"],
-    ["table.dataSizeInBytes", "gauge"],
-    ["table.bloatRatio", "gauge"],
-  ],
-  table: [
-    ["table.totalSizeInBytes", "gauge"],
-    ["table.indexSizeInBytes", "gauge"],
-    ["table.liveRows", "gauge"],
-    ["table.deadRows", "gauge"],
-    ["table.indexBlocksReadPerSecond", "rate"],
-    ["table.indexBlocksHitPerSecond", "rate"],
-    ["table.indexToastBlocksReadPerSecond", "rate"],
-    ["table.indexToastBlocksHitPerSecond", "rate"],
-    ["table.lastVacuum", "gauge"],
-    ["table.lastAutoVacuum", "gauge"],
-    ["table.lastAnalyze", "gauge"],
-    ["table.lastAutoAnalyze", "gauge"],
-    ["table.sequentialScansPerSecond", "rate"],
-    ["table.sequentialScanRowsFetchedPerSecond", "rate"],
-    ["table.indexScansPerSecond", "rate"],
-    ["table.indexScanRowsFetchedPerSecond", "rate"],
-    ["table.rowsInsertedPerSecond", "rate"],
-    ["table.rowsUpdatedPerSecond", "rate"],
-    ["table.rowsDeletedPerSecond", "rate"],
-  ],
-  index: [
-    ["index.sizeInBytes", "gauge"],
-    ["index.rowsReadPerSecond", "rate"],
-    ["index.rowsFetchedPerSecond", "rate"],
-  ],
-};
+import { RELATION_SPEC as SPEC } from "../../tests/support/relation_spec.ts";
 
 Deno.test("event types", () => {
   assert.equal(TABLE_SAMPLE, "PostgresqlTableSample");

@@ -12,32 +12,13 @@ import { discoverCollection } from "./discovery.ts";
 import { collectIndexSamples } from "./index_sample.ts";
 import type { DatabaseObjects } from "./relations.ts";
 import { collectTableSamples } from "./table.ts";
+import { RELATION_SPEC } from "../../../tests/support/relation_spec.ts";
 
 const HOST = "db1.example";
 
 /** Every statistics metric with its source type, in specification order. */
-const STATS: [string, "gauge" | "rate"][] = [
-  ["table.totalSizeInBytes", "gauge"],
-  ["table.indexSizeInBytes", "gauge"],
-  ["table.liveRows", "gauge"],
-  ["table.deadRows", "gauge"],
-  ["table.indexBlocksReadPerSecond", "rate"],
-  ["table.indexBlocksHitPerSecond", "rate"],
-  ["table.indexToastBlocksReadPerSecond", "rate"],
-  ["table.indexToastBlocksHitPerSecond", "rate"],
-  ["table.lastVacuum", "gauge"],
-  ["table.lastAutoVacuum", "gauge"],
-  ["table.lastAnalyze", "gauge"],
-  ["table.lastAutoAnalyze", "gauge"],
-  ["table.sequentialScansPerSecond", "rate"],
-  ["table.sequentialScanRowsFetchedPerSecond", "rate"],
-  ["table.indexScansPerSecond", "rate"],
-  ["table.indexScanRowsFetchedPerSecond", "rate"],
-  ["table.rowsInsertedPerSecond", "rate"],
-  ["table.rowsUpdatedPerSecond", "rate"],
-  ["table.rowsDeletedPerSecond", "rate"],
-];
-const BLOAT = ["table.bloatSizeInBytes", "table.dataSizeInBytes", "table.bloatRatio"];
+const STATS = RELATION_SPEC.table;
+const BLOAT = RELATION_SPEC.bloat.map(([name]) => name);
 const SIZES = ["table.totalSizeInBytes", "table.indexSizeInBytes"];
 const INDEX_COUNTERS = [
   "table.indexBlocksReadPerSecond",
