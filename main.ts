@@ -1,11 +1,12 @@
 /**
  * `pgquerylens-collector`: collects from one PostgreSQL instance and prints New Relic
- * infrastructure protocol documents on stdout (logs on stderr).
+ * infrastructure protocol documents on stdout (logs on stderr), exports OTLP (`--mode=otel`), or
+ * both from one collection (`--mode=hybrid`).
  *
  * Without `--interval` it runs one cycle and exits, as the infrastructure agent runs
  * integrations; with it, it keeps collecting until SIGINT or SIGTERM.
  *
- * Exit codes: 0 success, 1 invalid configuration.
+ * Exit codes: 0 success, 1 invalid configuration (including OTLP settings and their certificate).
  *
  * @module
  */
@@ -15,6 +16,7 @@ import { type CustomQueryDef, loadCustomQueries } from "./src/collectors/custom/
 import { ConfigError } from "./src/config/types.ts";
 import { createLogger, IssueReporter } from "./src/core/log.ts";
 import { runCollector } from "./src/run.ts";
+import { type OtelSettings, resolveOtelSettings } from "./src/otel_adapter/settings.ts";
 import { versionLine } from "./src/version.ts";
 
 /** Runs the CLI with `argv`; resolves to the process exit code. */
@@ -26,12 +28,15 @@ export async function main(argv: string[]): Promise<number> {
   clearParserEnv((name) => Deno.env.delete(name));
   let loaded;
   let customQueries: CustomQueryDef[] = [];
+  let otelSettings: OtelSettings | undefined;
   try {
-    loaded = loadConfig(argv, { env: (name) => Deno.env.get(name), readTextFile: Deno.readTextFileSync });
+    const env = (name: string) => Deno.env.get(name);
+    loaded = loadConfig(argv, { env, readTextFile: Deno.readTextFileSync });
     const file = loaded.config.customMetricsConfig;
     if (file !== "" && !loaded.config.showVersion) {
       customQueries = loadCustomQueries(file, Deno.readTextFileSync);
     }
+    if (loaded.config.mode !== "nri") otelSettings = resolveOtelSettings(loaded.config.otel, env);
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(`[ERROR] ${e.message}`);
@@ -46,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const logger = createLogger(config.verbose ? "debug" : "info");
   for (const w of warnings) logger.log("warn", w);
-  return await runCollector(config, logger, new IssueReporter(logger), { customQueries });
+  return await runCollector(config, logger, new IssueReporter(logger), { customQueries, otelSettings });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -18,4 +18,7 @@ export { Collector } from "./src/collectors/cycle.ts";
 export { initSqlParser } from "./src/query_engine/sql_text.ts";
 export { encodeQpmDocuments, nriOptionsFromConfig } from "./src/nri_adapter/mod.ts";
 export { runCollector } from "./src/run.ts";
+export type { RunOptions } from "./src/run.ts";
+export { resolveOtelSettings } from "./src/otel_adapter/settings.ts";
+export type { OtelSettings } from "./src/otel_adapter/settings.ts";
 export { VERSION } from "./src/version.ts";

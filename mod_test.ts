@@ -13,6 +13,7 @@ import {
   nriPublishOrder,
   parseCollectionList,
   QPM_EVENT_TYPES,
+  resolveOtelSettings,
   runCollector,
   type SlowQuery,
   VERSION,
@@ -47,6 +48,7 @@ const PROMISED: Record<string, "function" | "object" | "string"> = {
   encodeQpmDocuments: "function",
   nriOptionsFromConfig: "function",
   runCollector: "function",
+  resolveOtelSettings: "function",
   VERSION: "string",
 };
 
@@ -148,15 +150,23 @@ Deno.test("mod.ts: snapshots encode to QPM documents with the configured options
   assert.equal(docs[0].data[0].entity.name, "db.example:5432");
 });
 
-Deno.test("mod.ts: runCollector refuses a mode this build cannot export", async () => {
-  const { config } = loadConfig(["-mode=otel"], {
+Deno.test("mod.ts: OTLP settings resolve from the configuration; an unusable one ends the run with 1", async () => {
+  const missing = "/nonexistent/pgquerylens-ca.pem";
+  const { config } = loadConfig([
+    "-mode=otel",
+    "-otel_protocol=grpc",
+    "-otel_endpoint=https://127.0.0.1:4317",
+    `-otel_certificate=${missing}`,
+  ], {
     env: envOf({ USERNAME: "u", PASSWORD: "p" }),
     readTextFile: noFiles,
   });
+  const otelSettings = resolveOtelSettings(config.otel, () => undefined);
+  assert.equal(otelSettings.transports.metrics.protocol, "grpc");
   const lines: string[] = [];
   const logger = createLogger("info", (l) => lines.push(l));
-  assert.equal(await runCollector(config, logger, new IssueReporter(logger)), 1);
-  assert.match(lines.join("\n"), /mode "otel"/);
+  assert.equal(await runCollector(config, logger, new IssueReporter(logger), { otelSettings }), 1);
+  assert.match(lines.join("\n"), new RegExp(`OTLP export: .*${missing}`));
 });
 
 Deno.test("mod.ts: a Collector collects one cycle from a real server", async () => {

@@ -1,6 +1,11 @@
 /**
  * The run loop: one cycle (one-shot) or cycles every `interval` seconds (daemon), each snapshot
- * handed to the output. Stops cleanly on SIGINT/SIGTERM.
+ * handed to the outputs of the mode: NRI JSON on stdout, OTLP export, or both (hybrid). Stops
+ * cleanly on SIGINT/SIGTERM.
+ *
+ * In hybrid mode both outputs work on the same snapshot and neither waits for the other: the OTLP
+ * side only encodes and queues (sending happens in the background), and an NRI write failure is
+ * logged without affecting the export.
  *
  * @module
  */
@@ -11,24 +16,42 @@ import { Collector, type CollectorOptions } from "./collectors/cycle.ts";
 import { initSqlParser } from "./query_engine/sql_text.ts";
 import { writeNri } from "./nri_adapter/output.ts";
 import { RateStore } from "./core/rates.ts";
+import { dateToNs } from "./otel_adapter/metrics.ts";
+import { type OtelSettings, resolveOtelSettings } from "./otel_adapter/settings.ts";
+import { openExport, type RunExport } from "./otel_adapter/run_export.ts";
+
+/** What the run needs besides the configuration. */
+export interface RunOptions extends CollectorOptions {
+  /** Resolved OTLP settings (modes otel and hybrid); resolved from the environment when absent. */
+  otelSettings?: OtelSettings;
+}
 
 /**
- * Runs the collector until done (one-shot) or stopped (daemon); resolves to the exit code.
- * `options` carries what was read at startup besides the configuration (the custom query file).
+ * Runs the collector until done (one-shot) or stopped (daemon); resolves to the exit code: 0, or 1
+ * when the OTLP export cannot be set up (e.g. its certificate file cannot be read).
+ * `options` carries what was read at startup besides the configuration.
  */
 export async function runCollector(
   config: Config,
   logger: Logger,
   issues: IssueReporter,
-  options: CollectorOptions = {},
+  options: RunOptions = {},
 ): Promise<number> {
+  const startNs = dateToNs(new Date());
+  let otel: RunExport | undefined;
   if (config.mode !== "nri") {
-    logger.log("error", `mode "${config.mode}": OTLP export is not part of this build yet; use --mode=nri`);
-    return 1;
+    try {
+      const settings = options.otelSettings ?? resolveOtelSettings(config.otel, (n) => Deno.env.get(n));
+      otel = await openExport(config, settings, logger, startNs);
+    } catch (e) {
+      logger.log("error", `OTLP export: ${(e as Error).message}`);
+      return 1;
+    }
   }
   // The parser (WebAssembly, ~100 ms of CPU and ~50 MiB to start) serves QPM only.
   if (config.enableQueryMonitoring) await initSqlParser();
-  const rates = await openRateStore(config, logger);
+  const nri = config.mode !== "otel";
+  const rates = nri ? await openRateStore(config, logger) : undefined;
   const collector = new Collector(config, issues, options);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -40,9 +63,21 @@ export async function runCollector(
     do {
       const started = performance.now();
       const snap = await collector.collect();
-      await writeNri(snap, config, logger, undefined, rates);
-      if (config.intervalSeconds === undefined) await saveRates(rates, logger);
-      logger.log("debug", `cycle took ${Math.round(performance.now() - started)} ms`);
+      const durationMs = performance.now() - started;
+      const outputs: Promise<unknown>[] = [];
+      if (rates !== undefined) {
+        outputs.push(
+          writeNri(snap, config, logger, undefined, rates).catch((e) =>
+            logger.log("error", `NRI output failed: ${(e as Error).message}`)
+          ),
+        );
+      }
+      if (otel !== undefined) {
+        outputs.push(Promise.resolve(otel).then((o) => o.exporter.exportSnapshot(snap, durationMs)));
+      }
+      await Promise.all(outputs);
+      if (config.intervalSeconds === undefined && rates !== undefined) await saveRates(rates, logger);
+      logger.log("debug", `cycle took ${Math.round(durationMs)} ms`);
       if (config.intervalSeconds === undefined) break;
       const wait = Math.max(0, config.intervalSeconds * 1000 - (performance.now() - started));
       await sleep(wait, stop.signal);
@@ -53,6 +88,7 @@ export async function runCollector(
       Deno.removeSignalListener("SIGTERM", onSignal);
     }
     await collector.close();
+    await otel?.finish();
   }
   return 0;
 }

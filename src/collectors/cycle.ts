@@ -11,7 +11,7 @@ import { collectionDatabases, parseCollectionList } from "../config/mod.ts";
 import { type CollectionIssue, emptySnapshot, type UnifiedMetrics } from "../core/model.ts";
 import type { IssueReporter } from "../core/log.ts";
 import { CapabilityCache } from "../query_engine/capabilities.ts";
-import { ConnectionManager, PGBOUNCER_CONSOLE } from "../query_engine/connection.ts";
+import { ConnectionManager, PGBOUNCER_CONSOLE, type Session } from "../query_engine/connection.ts";
 import { resolveDatabases } from "./databases.ts";
 import { collectBase, publishes } from "./base/mod.ts";
 import { collectPgBouncerSamples } from "./pgbouncer/collect.ts";
@@ -19,6 +19,7 @@ import { collectQpm } from "./qpm/mod.ts";
 import { PlanCapture } from "./qpm/plan_capture.ts";
 import { StatementTextCache } from "./qpm/statement_texts.ts";
 import type { CustomQueryDef } from "./custom/config_file.ts";
+import { readStatsResets } from "./stats_reset.ts";
 
 /** PgBouncer's admin console database. */
 const PGBOUNCER_DATABASE = "pgbouncer";
@@ -120,6 +121,7 @@ export class Collector {
         customQueries: this.#customQueries,
         report,
       }, snap);
+      if (cfg.mode !== "nri") await this.#readStatsResets(snap, sql, caps.version.major, report);
       if (!cfg.enableQueryMonitoring) return;
       if (databases.length === 0) {
         report({
@@ -153,6 +155,30 @@ export class Collector {
         message: `cannot collect from ${cfg.hostname}:${cfg.port}/${cfg.database}: ${
           (e as Error).message
         }${hint}`,
+      });
+    }
+  }
+
+  /**
+   * The `stats_reset` times OTLP sums take as their start (one statement, OTLP modes only); a
+   * failure is a warning and the series start at their first observation instead.
+   */
+  async #readStatsResets(
+    snap: UnifiedMetrics,
+    sql: Session,
+    major: number,
+    report: (issue: CollectionIssue) => void,
+  ): Promise<void> {
+    try {
+      snap.statsResets = await readStatsResets(sql, major);
+    } catch (e) {
+      report({
+        component: "otel.stats_reset",
+        cause: `error:${(e as Error).message}`,
+        severity: "warning",
+        message: `cannot read stats_reset times (OTLP sums start at their first observation): ${
+          (e as Error).message
+        }`,
       });
     }
   }

@@ -98,6 +98,27 @@ Deno.test("Collector.collect against a real server", async (t) => {
     }
   });
 
+  await t.step("stats_reset times are read in the OTLP modes only", async () => {
+    await cluster.sql("shop").unsafe("SELECT pg_stat_reset()");
+    const [{ reset }] = await cluster.sql()`SELECT stats_reset AS reset FROM pg_stat_database
+      WHERE datname = 'shop'`;
+    for (const mode of ["nri", "otel", "hybrid"] as const) {
+      const { c } = collector({ ...base, mode, collectionList: "ALL" });
+      try {
+        const snap = await c.collect();
+        if (mode === "nri") {
+          assert.equal(snap.statsResets, undefined);
+          continue;
+        }
+        assert.ok(snap.statsResets?.instance instanceof Date, mode);
+        assert.ok(reset instanceof Date);
+        assert.equal(snap.statsResets!.databases.get("shop")?.getTime(), reset.getTime());
+      } finally {
+        await c.close();
+      }
+    }
+  });
+
   await t.step("a wrong password is a connection issue that does not leak it", async () => {
     const { c } = collector({ ...base, password: "wrong-secret-pw" });
     try {

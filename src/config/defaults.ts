@@ -9,7 +9,10 @@
  * @module
  */
 
-import type { Config, Mode } from "./types.ts";
+import type { Config, Mode, TemporalityPreference } from "./types.ts";
+
+/** Default bound of each OTLP export queue: 16 MiB of encoded requests. */
+export const DEFAULT_OTEL_QUEUE_BYTES = 16 * 1024 * 1024;
 
 /** Default configuration: nri-postgresql's defaults plus the collector's own. */
 export function defaultConfig(): Config {
@@ -56,6 +59,18 @@ export function defaultConfig(): Config {
     session: { applicationName: "pgquerylens", statementTimeoutMs: 5000, lockTimeoutMs: 1000 },
     explain: { timeoutMs: 2000, maxPerCycle: 50, cacheTtlSeconds: 3600 },
     activitySampling: { intervalMs: 200, samples: 5 },
+    otel: {
+      endpoint: "",
+      protocol: "",
+      headers: "",
+      compression: "",
+      timeoutMs: 0,
+      certificate: "",
+      serviceName: "",
+      resourceAttributes: "",
+      temporality: "cumulative",
+      queueBytes: DEFAULT_OTEL_QUEUE_BYTES,
+    },
   };
 }
 
@@ -374,7 +389,94 @@ export const OPTIONS: readonly OptionSpec[] = [
   fileInt("activity_sampling.samples", "pg_stat_activity samples per cycle", (c, v) => {
     c.activitySampling.samples = v;
   }),
+  ...otelOptions(),
 ];
+
+/**
+ * The OTLP options: flags `-otel_*`, keys of the `[otel]` table, and the standard OpenTelemetry
+ * variables (the generic `OTEL_EXPORTER_OTLP_*` forms; the per-signal forms are read at export
+ * setup and take precedence).
+ */
+function otelOptions(): OptionSpec[] {
+  /** The fields every OTLP option shares: flag `-otel_<key>`, key `<key>` of the `[otel]` table. */
+  const otel = (key: string, env: string, help: string, fileTypes: TomlType[] = ["string"]) => ({
+    name: `otel_${key}`,
+    flag: true,
+    env,
+    file: `otel.${key}`,
+    fileTypes,
+    help,
+  });
+  const text = (key: string, env: string, help: string, set: StringOption["set"]): StringOption => ({
+    kind: "string",
+    ...otel(key, env, help),
+    set,
+  });
+  const choice = (
+    key: string,
+    env: string,
+    choices: string[],
+    help: string,
+    set: ChoiceOption["set"],
+  ): ChoiceOption => ({ kind: "choice", ...otel(key, env, help), choices, set });
+  const std = (suffix: string) => `OTEL_EXPORTER_OTLP_${suffix}`;
+  return [
+    text(
+      "endpoint",
+      std("ENDPOINT"),
+      "OTLP endpoint URL (default localhost 4318/4317)",
+      (c, v) => c.otel.endpoint = v,
+    ),
+    choice(
+      "protocol",
+      std("PROTOCOL"),
+      ["grpc", "http/protobuf"],
+      "OTLP transport",
+      (c, v) => c.otel.protocol = v,
+    ),
+    text("headers", std("HEADERS"), "OTLP headers as key=value,key=value", (c, v) => c.otel.headers = v),
+    choice(
+      "compression",
+      std("COMPRESSION"),
+      ["gzip", "none"],
+      "OTLP compression",
+      (c, v) => c.otel.compression = v,
+    ),
+    {
+      kind: "duration",
+      ...otel(
+        "timeout",
+        std("TIMEOUT"),
+        "Time limit of one OTLP request (duration; bare number: milliseconds; default 10s)",
+        ["string", "integer"],
+      ),
+      unit: "ms",
+      set: (c, v) => c.otel.timeoutMs = v,
+    },
+    text("certificate", std("CERTIFICATE"), "PEM CA file for OTLP TLS", (c, v) => c.otel.certificate = v),
+    text("service_name", "OTEL_SERVICE_NAME", "service.name of the export", (c, v) => c.otel.serviceName = v),
+    text("resource_attributes", "OTEL_RESOURCE_ATTRIBUTES", "Resource attributes k=v,…", (c, v) => {
+      c.otel.resourceAttributes = v;
+    }),
+    choice(
+      "temporality",
+      std("METRICS_TEMPORALITY_PREFERENCE"),
+      ["cumulative", "delta", "lowmemory"],
+      "Temporality of monotonic sums (lowmemory: cumulative here)",
+      (c, v) => c.otel.temporality = v as TemporalityPreference,
+    ),
+    {
+      kind: "int",
+      ...otel(
+        "queue_bytes",
+        "PGQUERYLENS_OTEL_QUEUE_BYTES",
+        "Bound of each signal's OTLP export queue in bytes (oldest requests dropped beyond it)",
+        ["integer", "string"],
+      ),
+      set: (c, v) => c.otel.queueBytes = v,
+    },
+  ];
+}
 
 /** The option named `name` (flag name, or `table.key` for file-only options), if any. */
 export function findOption(name: string): OptionSpec | undefined {

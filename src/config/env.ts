@@ -9,6 +9,7 @@
  */
 
 import { OPTIONS } from "./defaults.ts";
+import { GRPC_LIBRARY_ENV_NAMES, OTLP_ENV_NAMES } from "../otel_adapter/transport/endpoint.ts";
 
 /** Reads one environment variable (e.g. `Deno.env.get`). */
 export type EnvReader = (name: string) => string | undefined;
@@ -28,13 +29,18 @@ export const DRIVER_ENV_NAMES: readonly string[] = ["PGAPPNAME", "PGTARGETSESSIO
 export const PARSER_ENV_NAMES: readonly string[] = ["LOG_TOKENS", "LOG_STREAM"];
 
 /**
- * Every environment variable the collector may read; the `env` permission of the compiled
+ * Every environment variable the collector may read (its options, the driver's, the parser's, the
+ * OTLP exporter's per-signal forms and those gRPC reads); the `env` permission of the compiled
  * collector lists exactly these.
  */
 export const ENV_NAMES: readonly string[] = [
-  ...OPTIONS.flatMap((o) => (o.env === undefined ? [] : [o.env])),
-  ...DRIVER_ENV_NAMES,
-  ...PARSER_ENV_NAMES,
+  ...new Set([
+    ...OPTIONS.flatMap((o) => (o.env === undefined ? [] : [o.env])),
+    ...DRIVER_ENV_NAMES,
+    ...PARSER_ENV_NAMES,
+    ...OTLP_ENV_NAMES,
+    ...GRPC_LIBRARY_ENV_NAMES,
+  ]),
 ];
 
 /** Removes {@link PARSER_ENV_NAMES} from the process environment (`remove` is `Deno.env.delete`). */

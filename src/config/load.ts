@@ -162,10 +162,12 @@ function apply(config: Config, spec: OptionSpec, won: Winner): void {
     case "list":
       spec.set(config, parseStringArray(raw, bad));
       return;
-    case "choice":
-      if (!spec.choices.includes(raw)) throw bad(`must be one of ${spec.choices.join(", ")}, got "${raw}"`);
-      spec.set(config, raw);
+    case "choice": {
+      const word = raw.trim().toLowerCase();
+      if (!spec.choices.includes(word)) throw bad(`must be one of ${spec.choices.join(", ")}, got "${raw}"`);
+      spec.set(config, word);
       return;
+    }
     case "loader":
       return;
   }

@@ -128,6 +128,18 @@ Deno.test("the full example file loads into the configuration it describes", () 
     session: { applicationName: "pgquerylens-prod", statementTimeoutMs: 3000, lockTimeoutMs: 250 },
     explain: { timeoutMs: 1500, maxPerCycle: 10, cacheTtlSeconds: 600 },
     activitySampling: { intervalMs: 100, samples: 8 },
+    otel: {
+      endpoint: "https://otlp.example.net:4318",
+      protocol: "grpc",
+      headers: "api-key=0123abcd",
+      compression: "gzip",
+      timeoutMs: 5000,
+      certificate: "/etc/pgquerylens/otlp-ca.pem",
+      serviceName: "postgres-eu",
+      resourceAttributes: "deployment.environment.name=prod",
+      temporality: "delta",
+      queueBytes: 8388608,
+    },
   });
 });
 

@@ -102,6 +102,39 @@ export interface Config {
   explain: ExplainConfig;
   /** Individual-query sampling from pg_stat_activity when pg_stat_monitor is absent. */
   activitySampling: ActivitySamplingConfig;
+  /** OTLP export settings (modes otel and hybrid). */
+  otel: OtelConfig;
+}
+
+/** Metric temporality preference, as `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` names it. */
+export type TemporalityPreference = "cumulative" | "delta" | "lowmemory";
+
+/**
+ * OTLP export settings that apply to both signals. Empty strings mean "not set": the standard
+ * defaults apply, and the per-signal `OTEL_EXPORTER_OTLP_METRICS_*` / `_LOGS_*` variables take
+ * precedence over every value here.
+ */
+export interface OtelConfig {
+  /** Base endpoint URL (`/v1/<signal>` is appended for HTTP). */
+  endpoint: string;
+  /** `grpc` or `http/protobuf`; empty: http/protobuf. */
+  protocol: string;
+  /** Request headers as `key=value,key=value` (URL-encoded). */
+  headers: string;
+  /** `gzip` or `none`; empty: none. */
+  compression: string;
+  /** Time limit of one export request in milliseconds; 0: the default 10 s. */
+  timeoutMs: number;
+  /** PEM file of trusted CA certificates for TLS. */
+  certificate: string;
+  /** `service.name` of every resource; empty: `service.name` of the resource attributes, else `pgquerylens`. */
+  serviceName: string;
+  /** Extra resource attributes as `key=value,key=value` (OTEL_RESOURCE_ATTRIBUTES). */
+  resourceAttributes: string;
+  /** Temporality of monotonic sums. */
+  temporality: TemporalityPreference;
+  /** Bound of each signal's export queue, in bytes of encoded requests. */
+  queueBytes: number;
 }
 
 /** Settings every collector session applies. */

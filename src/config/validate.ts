@@ -6,6 +6,7 @@
  */
 
 import { type Config, ConfigError } from "./types.ts";
+import { resolveOtelSettings } from "../otel_adapter/settings.ts";
 
 /** Upstream's message when credentials are missing (kept verbatim for compatibility). */
 export const MISSING_CREDENTIALS = "invalid configuration: must specify a username and password";
@@ -170,6 +171,7 @@ export function validateConfig(
   if (c.nriProtocol !== 3 && c.nriProtocol !== 4) {
     fail("nri_protocol", `must be 3 or 4, got ${c.nriProtocol}`);
   }
+  if (c.mode !== "nri") resolveOtelSettings(c.otel, () => undefined, originOf);
   if (c.intervalSeconds !== undefined && !(Number.isFinite(c.intervalSeconds) && c.intervalSeconds > 0)) {
     fail("interval", `must be a duration > 0, got ${c.intervalSeconds}s`);
   }

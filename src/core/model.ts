@@ -183,6 +183,23 @@ export interface UnifiedMetrics {
   baseSamples: BaseSample[];
   /** pg_settings as `<name>/setting|boot_val|reset_val` → value, when inventory is collected. */
   inventory?: Map<string, string | null>;
+  /** When the server's cumulative statistics were last reset, when read this cycle. */
+  statsResets?: StatsResetTimes;
+}
+
+/**
+ * The `stats_reset` times of one instance: the start of each group of cumulative counters.
+ * A time is absent when the server reports none (never reset, or a view the version lacks).
+ */
+export interface StatsResetTimes {
+  /** `pg_stat_bgwriter.stats_reset`: start of the background writer counters (all of them before 17). */
+  instance?: Date;
+  /** `pg_stat_checkpointer.stats_reset` (PostgreSQL 17+): start of the checkpointer counters. */
+  checkpointer?: Date;
+  /** Latest `pg_stat_io.stats_reset` (PostgreSQL 17+): start of the I/O counters. */
+  io?: Date;
+  /** `pg_stat_database.stats_reset` by database name: start of its database, table and index counters. */
+  databases: Map<string, Date>;
 }
 
 /** Returns an empty snapshot for `instance`, stamped with `collectedAt`. */

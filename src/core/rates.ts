@@ -29,6 +29,7 @@
 
 import { join } from "node:path";
 import { entityKey } from "./entity_key.ts";
+import { ensureStateDir, errorText, StateDirError, writeStateFile } from "./state_dir.ts";
 import type { BaseEntity, BaseSample, RawMetric } from "./model.ts";
 
 /**
@@ -72,18 +73,8 @@ export interface StateLoadReport {
   message: string;
 }
 
-/** The state directory or file cannot be created or written. The message names the path. */
-export class RateStoreError extends Error {
-  /** The path that could not be used. */
-  readonly path: string;
-
-  /** Creates the error for `path`. */
-  constructor(message: string, path: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "RateStoreError";
-    this.path = path;
-  }
-}
+/** The state directory or file cannot be created or written (the message names the path). */
+export const RateStoreError = StateDirError;
 
 interface Entry {
   value: number;
@@ -134,7 +125,7 @@ export class RateStore {
     checkName(name);
     const ttl = checkTtl(ttlSeconds);
     if (dir === undefined) return RateStore.memory(ttl);
-    await ensureDir(dir);
+    await ensureStateDir(dir, "rate state");
     const path = join(dir, `${name}.json`);
     let text: string;
     try {
@@ -210,16 +201,7 @@ export class RateStore {
     const entries: Record<string, Entry> = {};
     for (const [key, entry] of this.#entries) entries[key] = entry;
     const text = JSON.stringify({ version: FILE_VERSION, entries });
-    const tmp = `${this.path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-    try {
-      await Deno.writeTextFile(tmp, text, { mode: 0o600 });
-      await Deno.rename(tmp, this.path);
-    } catch (e) {
-      await Deno.remove(tmp).catch(() => {});
-      throw new RateStoreError(`cannot write rate state ${this.path}: ${errorText(e)}`, this.path, {
-        cause: e,
-      });
-    }
+    await writeStateFile(this.path, text, "rate state");
   }
 
   #compute(prefix: string, m: RawMetric, nowMs: number): number | string | undefined {
@@ -271,29 +253,6 @@ function checkName(name: string): void {
   }
 }
 
-async function ensureDir(dir: string): Promise<void> {
-  let info: Deno.FileInfo | undefined;
-  try {
-    info = await Deno.stat(dir);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) {
-      throw new RateStoreError(`cannot use rate state directory ${dir}: ${errorText(e)}`, dir, { cause: e });
-    }
-  }
-  if (info !== undefined) {
-    if (!info.isDirectory) {
-      throw new RateStoreError(`rate state directory ${dir} exists but is not a directory`, dir);
-    }
-    return;
-  }
-  try {
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    await Deno.chmod(dir, 0o700);
-  } catch (e) {
-    throw new RateStoreError(`cannot create rate state directory ${dir}: ${errorText(e)}`, dir, { cause: e });
-  }
-}
-
 function parseState(text: string): { entries: Map<string, Entry>; skipped: number } | string {
   let doc: unknown;
   try {
@@ -321,8 +280,4 @@ function parseState(text: string): { entries: Map<string, Entry>; skipped: numbe
     }
   }
   return { entries: out, skipped };
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
 import { BASE_METRICS, BASE_QUERIES, selectList } from "./base_catalog.ts";
-import {
-  INDEX_SAMPLE,
-  RELATION_METRICS,
-  relationMetricsFor,
-  type RelationQuery,
-  TABLE_SAMPLE,
-} from "./relation_catalog.ts";
+import { INDEX_SAMPLE, RELATION_METRICS, relationMetricsFor, TABLE_SAMPLE } from "./relation_catalog.ts";
 import { RELATION_SPEC as SPEC } from "../../tests/support/relation_spec.ts";
 
 Deno.test("event types", () => {

@@ -12,17 +12,24 @@ import {
   type BaseSample,
   emptySnapshot,
   type RawMetric,
+  type SlowQuery,
+  type StatsResetTimes,
   type UnifiedMetrics,
 } from "../core/model.ts";
 import { VERSION } from "../version.ts";
 import {
   createSeriesState,
   dateToNs,
+  DEFAULT_MAX_SERIES,
+  DEFAULT_SERIES_TTL_NS,
   type MetricData,
   type MetricsOptions,
   type MetricsResult,
   type NumberPoint,
+  pruneSeries,
   SCOPE_NAME,
+  seriesStateFromJson,
+  seriesStateToJson,
   snapshotMetrics,
 } from "./metrics.ts";
 import { entityResource } from "./resource.ts";
@@ -298,4 +305,336 @@ Deno.test("snapshotMetrics: an empty snapshot gives no resources", () => {
     resourceMetrics: [],
     unmapped: [],
   });
+});
+
+// ---- Query-level metrics -------------------------------------------------------------------------
+
+const QID = "4119127562843231981";
+
+function slowQuery(calls: number, totalMs: number): SlowQuery {
+  return {
+    queryId: QID,
+    queryText: "SELECT * FROM orders WHERE id = $1",
+    databaseName: "shop",
+    schemaName: "public",
+    executionCount: calls,
+    avgElapsedTimeMs: Math.round(totalMs / calls * 1000) / 1000,
+    avgDiskReads: 2,
+    avgDiskWrites: 0,
+    statementType: "SELECT",
+    collectionTimestamp: "2026-03-01T10:00:00Z",
+    totalExecTimeMs: totalMs,
+    rows: calls,
+  };
+}
+
+/** A snapshot with only query-level rows. */
+function querySnapshot(at: Date, calls: number, totalMs: number): UnifiedMetrics {
+  const s = emptySnapshot(INSTANCE, at);
+  s.slowQueries = [slowQuery(calls, totalMs)];
+  s.waitEvents = [
+    {
+      waitEventName: "Lock:transactionid",
+      waitCategory: "Locks",
+      totalWaitTimeMs: 250,
+      collectionTimestamp: "2026-03-01T10:00:00Z",
+      queryId: QID,
+      queryText: "SELECT * FROM orders WHERE id = $1",
+      databaseName: "shop",
+    },
+  ];
+  s.blockingSessions = [{
+    blockedPid: 4242,
+    blockedQuery: "UPDATE orders SET note = $1 WHERE id = $2",
+    blockedQueryStart: "2026-03-01T09:59:58.000000Z",
+    databaseName: "shop",
+    blockingPid: 4343,
+    blockingQuery: "SELECT pg_sleep($1)",
+    blockingQueryStart: "2026-03-01T09:59:50.000000Z",
+  }];
+  return s;
+}
+
+const QUERY_ATTRS = { "db.namespace": "shop", "postgresql.queryid": QID, "db.operation.name": "SELECT" };
+
+Deno.test("snapshotMetrics: query-level metrics on the instance resource, sums from first observation", () => {
+  // shop's stats_reset is known but does not apply to pg_stat_statements counters.
+  const o = opts({ statsReset: { databases: new Map([["shop", RESET]]) } });
+  const first = snapshotMetrics(querySnapshot(T0, 400, 1000), o);
+  assert.deepEqual(first.resourceMetrics.map((rm) => rm.resource), [inst], "only the instance resource");
+  const calls = metricOf(first, inst, "pgquerylens.query.calls");
+  assert.deepEqual(
+    { ...calls, points: undefined },
+    {
+      name: "pgquerylens.query.calls",
+      description: "Executions of the statement.",
+      unit: "{call}",
+      type: "sum",
+      monotonic: true,
+      temporality: "cumulative",
+      points: undefined,
+    },
+  );
+  const c0 = point(calls, QUERY_ATTRS);
+  assert.deepEqual([c0.startTimeUnixNano, c0.timeUnixNano, c0.value], [dateToNs(T0), dateToNs(T0), 400n]);
+  const time = metricOf(first, inst, "pgquerylens.query.time");
+  assert.deepEqual([time.unit, point(time, QUERY_ATTRS).value], ["s", 1]);
+  assert.equal(point(metricOf(first, inst, "pgquerylens.query.rows"), QUERY_ATTRS).value, 400n);
+  const mean = metricOf(first, inst, "pgquerylens.query.mean_time");
+  assert.deepEqual([mean.type, point(mean, QUERY_ATTRS).value, point(mean, QUERY_ATTRS).startTimeUnixNano], [
+    "gauge",
+    0.0025,
+    undefined,
+  ]);
+  assert.equal(point(metricOf(first, inst, "pgquerylens.query.blocks.read.mean"), QUERY_ATTRS).value, 2);
+  const waitTime = metricOf(first, inst, "pgquerylens.wait_event.time");
+  assert.deepEqual(waitTime.points.map((p) => [p.attributes, p.value]), [[{
+    "db.namespace": "shop",
+    "postgresql.queryid": QID,
+    "postgresql.wait_event_type": "Lock",
+    "postgresql.wait_event": "transactionid",
+  }, 0.25]]);
+  const blockedSessions = metricOf(first, inst, "pgquerylens.blocked_sessions");
+  assert.deepEqual(blockedSessions.points.map((p) => [p.attributes, p.value]), [[
+    { "db.namespace": "shop" },
+    1n,
+  ]]);
+
+  const second = snapshotMetrics(querySnapshot(T1, 1000, 2600), o);
+  const c1 = point(metricOf(second, inst, "pgquerylens.query.calls"), QUERY_ATTRS);
+  assert.deepEqual([c1.startTimeUnixNano, c1.timeUnixNano, c1.value], [dateToNs(T0), dateToNs(T1), 1000n]);
+  assert.equal(point(metricOf(second, inst, "pgquerylens.query.time"), QUERY_ATTRS).value, 2.6);
+});
+
+Deno.test("snapshotMetrics: query sums in delta temporality; pg_stat_statements_reset restarts them", () => {
+  const state = createSeriesState();
+  const first = snapshotMetrics(querySnapshot(T0, 400, 1000), { state, temporality: "delta" });
+  const names = first.resourceMetrics.flatMap((rm) => rm.scopeMetrics[0].metrics.map((m) => m.name));
+  assert.ok(!names.includes("pgquerylens.query.calls"), "no delta on first observation");
+  assert.ok(names.includes("pgquerylens.query.mean_time"), "gauges are emitted");
+
+  const second = snapshotMetrics(querySnapshot(T1, 1000, 2600), { state, temporality: "delta" });
+  const c = point(metricOf(second, inst, "pgquerylens.query.calls"), QUERY_ATTRS);
+  assert.deepEqual([c.startTimeUnixNano, c.timeUnixNano, c.value], [dateToNs(T0), dateToNs(T1), 600n]);
+  const t = point(metricOf(second, inst, "pgquerylens.query.time"), QUERY_ATTRS);
+  assert.ok(Math.abs((t.value as number) - 1.6) < 1e-9, `time delta ${t.value}`);
+
+  const T2 = new Date("2026-03-01T10:01:00Z");
+  const third = snapshotMetrics(querySnapshot(T2, 5, 12), { state, temporality: "delta" });
+  const r = point(metricOf(third, inst, "pgquerylens.query.calls"), QUERY_ATTRS);
+  assert.deepEqual([r.startTimeUnixNano, r.value], [dateToNs(T1), 5n], "after a reset: the new value");
+});
+
+Deno.test("snapshotMetrics: rows of one series in one snapshot give one point", () => {
+  const s = querySnapshot(T0, 400, 1000);
+  s.slowQueries.push(slowQuery(100, 500));
+  s.waitEvents.push({ ...s.waitEvents[0], totalWaitTimeMs: 750 });
+  s.blockingSessions.push({ ...s.blockingSessions[0], blockingPid: 4444 });
+  const res = snapshotMetrics(s, opts());
+  for (const rm of res.resourceMetrics) {
+    for (const m of rm.scopeMetrics[0].metrics) {
+      const keys = m.points.map((p) => JSON.stringify(p.attributes));
+      assert.equal(new Set(keys).size, keys.length, `${m.name} has duplicate series`);
+    }
+  }
+  assert.equal(point(metricOf(res, inst, "pgquerylens.query.calls"), QUERY_ATTRS).value, 500n);
+  assert.equal(point(metricOf(res, inst, "pgquerylens.query.time"), QUERY_ATTRS).value, 1.5);
+  assert.equal(metricOf(res, inst, "pgquerylens.wait_event.time").points[0].value, 1);
+  assert.equal(metricOf(res, inst, "pgquerylens.blocked_sessions").points[0].value, 1n);
+});
+
+// ---- stats_reset from the snapshot -------------------------------------------------------------
+
+Deno.test("snapshotMetrics: the snapshot's stats_reset times apply when the options give none", () => {
+  const withResets = (at: Date, k: number) => {
+    const s = snapshot(at, k);
+    s.statsResets = { instance: RESET, databases: new Map([["shop", RESET]]) };
+    return s;
+  };
+  const res = snapshotMetrics(withResets(T0, 0), opts());
+  assert.equal(point(metricOf(res, shop, "postgresql.commits")).startTimeUnixNano, dateToNs(RESET));
+  assert.equal(
+    point(metricOf(res, inst, "postgresql.bgwriter.buffers.allocated")).startTimeUnixNano,
+    dateToNs(RESET),
+  );
+  assert.equal(point(metricOf(res, postgres, "postgresql.commits")).startTimeUnixNano, dateToNs(T0));
+  // Options win over the snapshot.
+  const other = new Date("2026-02-28T00:00:00Z");
+  const over = snapshotMetrics(
+    withResets(T0, 0),
+    opts({ statsReset: { databases: new Map([["shop", other]]) } }),
+  );
+  assert.equal(point(metricOf(over, shop, "postgresql.commits")).startTimeUnixNano, dateToNs(other));
+  assert.equal(
+    point(metricOf(over, inst, "postgresql.bgwriter.buffers.allocated")).startTimeUnixNano,
+    dateToNs(T0),
+  );
+});
+
+Deno.test("snapshotMetrics: on 17+, checkpointer and io counters start at their own view's reset", () => {
+  const s = emptySnapshot({ ...INSTANCE, majorVersion: 17, serverVersionNum: 170002 }, T0);
+  s.baseSamples = [
+    sample(instanceEntity(HOST, 5432), "PostgresqlInstanceSample", [
+      r("bgwriter.buffersAllocatedPerSecond", 900),
+      r("checkpointer.checkpointsScheduledPerSecond", 12),
+      r("io.buffersWrittenByBackendPerSecond", 77),
+    ]),
+  ];
+  const bgwriter = new Date("2026-02-01T00:00:00Z");
+  const checkpointer = new Date("2026-02-02T00:00:00Z");
+  const io = new Date("2026-02-03T00:00:00Z");
+  const resets: StatsResetTimes = { instance: bgwriter, checkpointer, io, databases: new Map() };
+  const res = snapshotMetrics(s, opts({ statsReset: resets }));
+  const start = (name: string, attributes: Record<string, unknown> = {}) =>
+    point(metricOf(res, inst, name), attributes).startTimeUnixNano;
+  assert.equal(start("postgresql.bgwriter.buffers.allocated"), dateToNs(bgwriter));
+  assert.equal(start("postgresql.bgwriter.checkpoint.count", { type: "scheduled" }), dateToNs(checkpointer));
+  assert.equal(start("postgresql.io.writes"), dateToNs(io));
+  // Without the checkpointer's time, its counters start at the first observation.
+  const partial = snapshotMetrics(s, opts({ statsReset: { instance: bgwriter } }));
+  assert.equal(
+    point(metricOf(partial, inst, "postgresql.bgwriter.checkpoint.count"), { type: "scheduled" })
+      .startTimeUnixNano,
+    dateToNs(T0),
+  );
+});
+
+// ---- Series pruning ----------------------------------------------------------------------------
+
+Deno.test("snapshotMetrics: series not observed for longer than the TTL are forgotten", () => {
+  const state = createSeriesState();
+  const hour = 3_600_000_000_000n;
+  snapshotMetrics(snapshot(T0, 0), { state, temporality: "cumulative" });
+  const all = state.series.size;
+  assert.ok(all > 10);
+  // The orders table is dropped: its series are no longer observed.
+  const withoutOrders = (at: Date, k: number) => {
+    const s = snapshot(at, k);
+    s.baseSamples = s.baseSamples.filter((b) => b.entity.type !== "pg-table");
+    return s;
+  };
+  const ordersKeys = [...state.series.keys()].filter((k) => k.includes("orders"));
+  assert.ok(ordersKeys.length > 0);
+  const T30 = new Date(T0.getTime() + 30 * 60_000);
+  snapshotMetrics(withoutOrders(T30, 1), { state, temporality: "cumulative" });
+  assert.equal(state.series.size, all, "still within the TTL");
+  const T61 = new Date(T0.getTime() + 61 * 60_000);
+  snapshotMetrics(withoutOrders(T61, 2), { state, temporality: "cumulative", seriesTtlNs: hour });
+  assert.deepEqual([...state.series.keys()].filter((k) => k.includes("orders")), []);
+  assert.equal(state.series.size, all - ordersKeys.length);
+
+  // The table comes back: its counters start again at this observation.
+  const T62 = new Date(T0.getTime() + 62 * 60_000);
+  const back = snapshotMetrics(snapshot(T62, 3), { state, temporality: "cumulative" });
+  assert.equal(
+    point(metricOf(back, orders, "postgresql.blocks_read"), { source: "idx_read" }).startTimeUnixNano,
+    dateToNs(T62),
+  );
+  assert.equal(point(metricOf(back, shop, "postgresql.commits")).startTimeUnixNano, dateToNs(T0));
+});
+
+Deno.test("snapshotMetrics: beyond maxSeries the least recently observed series are forgotten", () => {
+  const state = createSeriesState();
+  const s0 = querySnapshot(T0, 10, 10);
+  s0.slowQueries = ["1", "2", "3"].map((id) => ({ ...slowQuery(10, 10), queryId: id }));
+  snapshotMetrics(s0, { state, temporality: "cumulative" });
+  const s1 = querySnapshot(T1, 20, 20);
+  s1.slowQueries = [{ ...slowQuery(20, 20), queryId: "4" }];
+  // Query 4 gives 3 sum series (calls, time, rows): the 3 oldest go, those of query 1.
+  snapshotMetrics(s1, { state, temporality: "cumulative", maxSeries: 9 });
+  const ids = [...state.series.keys()].map((k) => /"postgresql\.queryid","(\d+)"/.exec(k)![1]);
+  assert.deepEqual(ids, ["2", "2", "2", "3", "3", "3", "4", "4", "4"]);
+});
+
+Deno.test("pruneSeries: an observed series moves to the end; limits are checked", () => {
+  const state = createSeriesState();
+  const T2 = new Date("2026-03-01T10:01:00Z");
+  const at = (d: Date, ids: string[]) => {
+    const s = emptySnapshot(INSTANCE, d);
+    s.slowQueries = ids.map((id) => ({ ...slowQuery(10, 10), queryId: id, rows: undefined }));
+    return s;
+  };
+  snapshotMetrics(at(T0, ["1", "2"]), { state, temporality: "cumulative" });
+  snapshotMetrics(at(T1, ["1"]), { state, temporality: "cumulative" });
+  // Series of query 2 were observed least recently (at T0), those of query 1 at T1.
+  assert.equal(pruneSeries(state, dateToNs(T1), DEFAULT_SERIES_TTL_NS, 2), 2);
+  assert.deepEqual([...state.series.values()].map((e) => e.timeNs), [dateToNs(T1), dateToNs(T1)]);
+  assert.equal(pruneSeries(state, dateToNs(T2), 30_000_000_000n), 0, "30 s: just within the TTL");
+  assert.equal(pruneSeries(state, dateToNs(T2) + 1n, 30_000_000_000n), 2);
+  assert.equal(state.series.size, 0);
+  assert.throws(() => pruneSeries(state, 0n, 0n), /seriesTtlNs must be a positive/);
+  assert.throws(() => pruneSeries(state, 0n, 1n, 0), /maxSeries must be a positive integer/);
+  assert.throws(
+    () => snapshotMetrics(snapshot(T0, 0), opts({ maxSeries: 1.5 })),
+    /maxSeries must be a positive integer, got 1.5/,
+  );
+  assert.equal(DEFAULT_MAX_SERIES, 200_000);
+  assert.equal(DEFAULT_SERIES_TTL_NS, 3_600_000_000_000n);
+});
+
+// ---- State serialization -----------------------------------------------------------------------
+
+Deno.test("seriesStateToJson / seriesStateFromJson: a saved state continues the series", () => {
+  const live = createSeriesState();
+  snapshotMetrics(snapshot(T0, 0), { state: live, temporality: "delta" });
+  snapshotMetrics(querySnapshot(T0, 400, 1000), { state: live, temporality: "delta" });
+  const text = JSON.stringify(seriesStateToJson(live));
+  const restored = seriesStateFromJson(JSON.parse(text));
+  assert.deepEqual([...restored.series], [...live.series]);
+  assert.equal(JSON.stringify(seriesStateToJson(restored)), text);
+
+  const T2 = new Date("2026-03-01T10:01:00Z");
+  for (const make of [() => snapshot(T1, 3), () => querySnapshot(T2, 1000, 2600)]) {
+    const a = snapshotMetrics(make(), { state: live, temporality: "delta" });
+    const b = snapshotMetrics(make(), { state: restored, temporality: "delta" });
+    assert.deepEqual(b, a);
+  }
+  const c = point(
+    metricOf(
+      snapshotMetrics(querySnapshot(new Date("2026-03-01T10:02:00Z"), 1100, 2700), {
+        state: restored,
+        temporality: "delta",
+      }),
+      inst,
+      "pgquerylens.query.calls",
+    ),
+    QUERY_ATTRS,
+  );
+  assert.deepEqual([c.startTimeUnixNano, c.value], [dateToNs(T2), 100n]);
+  assert.deepEqual(seriesStateToJson(createSeriesState()), { version: 1, series: [] });
+  assert.equal(
+    (seriesStateToJson(live) as { series: unknown[][] }).series.every((e) =>
+      typeof e[1] === "string" && typeof e[3] === "string"
+    ),
+    true,
+    "times are decimal strings",
+  );
+});
+
+Deno.test("seriesStateFromJson: malformed input is refused with the problem named", () => {
+  const ok = ["k", "1", 2, "3"];
+  const cases: [unknown, RegExp][] = [
+    [null, /expected an object with version and series/],
+    [[ok], /expected an object/],
+    [{ series: [] }, /unsupported version undefined/],
+    [{ version: 2, series: [] }, /unsupported version 2 \(expected 1\)/],
+    [{ version: 1 }, /series must be an array/],
+    [{ version: 1, series: [ok, ["k", "1", 2]] }, /entry 1 must be \[key, start, value, time\]/],
+    [{ version: 1, series: [["", "1", 2, "3"]] }, /entry 0 key must be a non-empty string/],
+    [
+      { version: 1, series: [["k", 1, 2, "3"]] },
+      /entry 0 start must be a decimal string of nanoseconds, got 1/,
+    ],
+    [{ version: 1, series: [["k", "1", 2, "3.5"]] }, /entry 0 time must be a decimal string.*"3\.5"/],
+    [{ version: 1, series: [["k", "1", "2", "3"]] }, /entry 0 value must be a finite number, got "2"/],
+    [{ version: 1, series: [["k", "1", null, "3"]] }, /entry 0 value must be a finite number/],
+    [{ version: 1, series: [ok, ok] }, /entry 1 repeats series "k"/],
+  ];
+  for (const [input, message] of cases) {
+    assert.throws(() => seriesStateFromJson(input), message, JSON.stringify(input));
+  }
+  assert.deepEqual(
+    [...seriesStateFromJson({ version: 1, series: [ok] }).series],
+    [["k", { startNs: 1n, value: 2, timeNs: 3n }]],
+  );
 });

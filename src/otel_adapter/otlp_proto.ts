@@ -20,8 +20,17 @@
 import protobuf from "protobufjs";
 import descriptor from "./proto/otlp.json" with { type: "json" };
 
-/** An attribute or log body value: `bigint` is an OTLP integer, `number` an OTLP double. */
-export type AttributeValue = string | boolean | bigint | number;
+/**
+ * An attribute or log body value (OTLP `AnyValue`): `bigint` is an integer, `number` a double, an
+ * array an `array_value`, a plain object a `kvlist_value` (keys in insertion order).
+ */
+export type AttributeValue =
+  | string
+  | boolean
+  | bigint
+  | number
+  | AttributeValue[]
+  | { [key: string]: AttributeValue };
 
 /** One attribute. */
 export interface KeyValue {
@@ -315,11 +324,26 @@ function encodeValue(value: unknown, path: string): Obj {
       return { intValue: bits(toInt64(value, path)) };
     case "number":
       return { doubleValue: value };
-    default:
-      throw new TypeError(
-        `${path}: ${describe(value)} is not an attribute value (string, boolean, bigint or number)`,
-      );
+    case "object":
+      if (Array.isArray(value)) {
+        return { arrayValue: { values: value.map((v, i) => encodeValue(v, `${path}[${i}]`)) } };
+      }
+      if (value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+        return {
+          kvlistValue: {
+            values: Object.entries(value).map(([k, v]) => ({
+              key: k,
+              value: encodeValue(v, `${path}.${k}`),
+            })),
+          },
+        };
+      }
   }
+  throw new TypeError(
+    `${path}: ${
+      describe(value)
+    } is not an attribute value (string, boolean, bigint, number, array or object)`,
+  );
 }
 
 function encodeAttributes(attributes: KeyValue[] | undefined, path: string): Obj[] {
@@ -533,6 +557,16 @@ function decodeValue(value: Decoded, path: string): AttributeValue {
   if (value?.boolValue !== undefined) return value.boolValue;
   if (value?.intValue !== undefined) return BigInt(value.intValue);
   if (value?.doubleValue !== undefined) return value.doubleValue;
+  if (value?.arrayValue !== undefined) {
+    return (value.arrayValue.values ?? []).map((v: Decoded, i: number) => decodeValue(v, `${path}[${i}]`));
+  }
+  if (value?.kvlistValue !== undefined) {
+    const out: { [key: string]: AttributeValue } = {};
+    for (const kv of value.kvlistValue.values ?? []) {
+      out[kv.key ?? ""] = decodeValue(kv.value, `${path}.${kv.key}`);
+    }
+    return out;
+  }
   const kinds = Object.keys(value ?? {}).join(", ") || "an empty value";
   throw new TypeError(`${path}: unsupported attribute value (${kinds})`);
 }
@@ -636,7 +670,7 @@ function decodeLogRecord(lr: Decoded, path: string): LogRecord {
 /**
  * Decodes protobuf bytes of an OTLP `ExportMetricsServiceRequest` into the plain types, with
  * defaults filled in. Throws on malformed bytes and on metric or value kinds this module does not
- * model (exponential histograms, summaries, array or map attribute values).
+ * model (exponential histograms, summaries, byte-array values).
  */
 export function decodeMetricsRequest(bytes: Uint8Array): MetricsRequest {
   const req = decodeWith(otlpTypes().metricsRequest, bytes, "ExportMetricsServiceRequest");
@@ -664,7 +698,7 @@ export function decodeMetricsRequest(bytes: Uint8Array): MetricsRequest {
 /**
  * Decodes protobuf bytes of an OTLP `ExportLogsServiceRequest` into the plain types, with defaults
  * filled in (trace context, flags and dropped counts are ignored). Throws on malformed bytes and on
- * array or map values.
+ * byte-array values.
  */
 export function decodeLogsRequest(bytes: Uint8Array): LogsRequest {
   const req = decodeWith(otlpTypes().logsRequest, bytes, "ExportLogsServiceRequest");

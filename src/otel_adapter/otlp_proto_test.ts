@@ -1,5 +1,6 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
 import {
+  type AttributeValue,
   decodeExportResponse,
   decodeLogsRequest,
   decodeMetricsRequest,
@@ -134,6 +135,36 @@ Deno.test("metrics request round trip keeps every field, kind and value type", (
 Deno.test("logs request round trip keeps event names, bodies, severities and timestamps", () => {
   const req = logsRequest();
   deepStrictEqual(decodeLogsRequest(encodeLogsRequest(req)), req);
+});
+
+Deno.test("array and map bodies (a plan's node list) round trip, order and value types kept", () => {
+  const body: AttributeValue[] = [
+    { "Node Type": "Seq Scan", "Level": 0n, "Parallel Aware": false, "Total Cost": 12.5 },
+    { "Node Type": "Index Scan", "Level": 1n, "Nested": [1n, "two", [3.5]] },
+  ];
+  const req: LogsRequest = {
+    resourceLogs: [{
+      resource: { attributes: [] },
+      scopeLogs: [{ scope: { name: "s" }, logRecords: [{ eventName: "pgquerylens.plan", body }] }],
+    }],
+  };
+  const decoded = decodeLogsRequest(encodeLogsRequest(req)).resourceLogs[0].scopeLogs[0].logRecords[0];
+  deepStrictEqual(decoded.body, body);
+  deepStrictEqual(Object.keys((decoded.body as Record<string, unknown>[])[0]), Object.keys(body[0]));
+  throws(
+    () =>
+      encodeLogsRequest({
+        ...req,
+        resourceLogs: [{
+          ...req.resourceLogs[0],
+          scopeLogs: [{
+            scope: { name: "s" },
+            logRecords: [{ body: [new Date(0)] as never }],
+          }],
+        }],
+      }),
+    /body\[0\]: .* is not an attribute value/,
+  );
 });
 
 Deno.test("fixed64 nanosecond timestamps beyond 2^53 survive exactly, from bigint or decimal string", () => {

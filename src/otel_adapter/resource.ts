@@ -84,11 +84,17 @@ function checkPort(port: string | number): number {
 export interface ResourceOptions {
   /** `service.name`; {@link DEFAULT_SERVICE_NAME} when absent. */
   serviceName?: string;
+  /**
+   * Extra attributes of every resource (OTEL_RESOURCE_ATTRIBUTES); the collector's own keys
+   * (service, server, database identity) take precedence over them.
+   */
+  resourceAttributes?: Readonly<Record<string, string>>;
 }
 
 function serverAttributes(address: string, port: string | number, opts: ResourceOptions): Attributes {
   const p = checkPort(port);
   return {
+    ...opts.resourceAttributes,
     "service.name": opts.serviceName ?? DEFAULT_SERVICE_NAME,
     "service.instance.id": serviceInstanceId(address, p),
     "server.address": address,

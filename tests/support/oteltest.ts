@@ -1,8 +1,9 @@
 /**
  * A real OTLP receiver for tests: PyPI oteltest's gRPC and HTTP sinks (installed by
  * `scripts/setup.sh` into `.tools/otel-venv`), run by `otlp_receiver.py` beside this file on free
- * ports. Every request it receives is recorded before the sender gets its answer, so what a test
- * sent is readable as soon as its send returned.
+ * ports, or on given ones so that a test can stop a receiver and start it again where its client
+ * keeps sending. Every request it receives is recorded before the sender gets its answer, so what a
+ * test sent is readable as soon as its send returned.
  *
  * ```ts
  * await using receiver = await startReceiver();
@@ -11,7 +12,8 @@
  * ```
  *
  * The sinks bind all interfaces (oteltest's choice); tests send to 127.0.0.1 only. The receiver
- * always answers success and ignores HTTP `Content-Encoding`.
+ * always answers success; HTTP bodies sent with `Content-Encoding: gzip` are decompressed (gRPC
+ * decompresses messages itself).
  *
  * @module
  */
@@ -56,17 +58,17 @@ export interface OtlpReceiver extends AsyncDisposable {
   httpEndpoint: string;
   /** `127.0.0.1:<grpcPort>`. */
   grpcEndpoint: string;
-  /** The requests received so far. */
+  /** The requests received so far; after {@link stop}, everything the receiver got while it ran. */
   received(): Promise<ReceivedTelemetry>;
   /** Stops the receiver; idempotent. */
   stop(): Promise<void>;
 }
 
 /** Two ports free on 127.0.0.1 at the time of the call. */
-function freePorts(): [number, number] {
+function freePorts(): ReceiverPorts {
   const a = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const b = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const ports: [number, number] = [(a.addr as Deno.NetAddr).port, (b.addr as Deno.NetAddr).port];
+  const ports = { grpcPort: (a.addr as Deno.NetAddr).port, httpPort: (b.addr as Deno.NetAddr).port };
   a.close();
   b.close();
   return ports;
@@ -100,9 +102,14 @@ export function parseReceived(text: string): ReceivedTelemetry {
   return { metrics: all.filter((r) => r.signal === "metrics"), logs: all.filter((r) => r.signal === "logs") };
 }
 
-async function launch(dir: string): Promise<OtlpReceiver | "port-in-use"> {
+/** A port the receiver could not bind, with its message. */
+interface PortInUse {
+  inUse: string;
+}
+
+async function launch(dir: string, ports: ReceiverPorts): Promise<OtlpReceiver | PortInUse> {
   const python = join(OTEL_VENV, "bin", "python");
-  const [grpcPort, httpPort] = freePorts();
+  const { grpcPort, httpPort } = ports;
   const out = join(dir, "received.jsonl");
   await Deno.writeTextFile(out, "");
   const child = new Deno.Command(python, {
@@ -122,7 +129,7 @@ async function launch(dir: string): Promise<OtlpReceiver | "port-in-use"> {
     if (ready === "timeout") child.kill("SIGKILL");
     const status = await child.status;
     const message = (await stderr).trim();
-    if (status.code === PORT_IN_USE) return "port-in-use";
+    if (status.code === PORT_IN_USE) return { inUse: message };
     throw new Error(
       `OTLP receiver did not start (${
         ready === "timeout" ? "timed out" : `exit ${status.code}`
@@ -149,29 +156,98 @@ async function launch(dir: string): Promise<OtlpReceiver | "port-in-use"> {
   };
 }
 
+/** The two ports of a receiver. */
+export interface ReceiverPorts {
+  /** OTLP/gRPC port. */
+  grpcPort: number;
+  /** OTLP/HTTP port. */
+  httpPort: number;
+}
+
+/** Options of {@link startReceiver}. */
+export interface ReceiverOptions extends Partial<ReceiverPorts> {
+  /**
+   * How long to keep retrying while a given port is still taken (e.g. by the previous instance
+   * shutting down), in milliseconds; 5000 by default. Only used with given ports.
+   */
+  portWaitMs?: number;
+}
+
+const PORT_RETRY_MS = 200;
+const DEFAULT_PORT_WAIT_MS = 5_000;
+
+/** The ports `options` asks for, checked; undefined when it asks for none. */
+function givenPorts(options: ReceiverOptions): ReceiverPorts | undefined {
+  const { grpcPort, httpPort } = options;
+  if (grpcPort === undefined && httpPort === undefined) return undefined;
+  if (grpcPort === undefined || httpPort === undefined) {
+    throw new RangeError("startReceiver: give both grpcPort and httpPort, or neither");
+  }
+  for (const [name, port] of [["grpcPort", grpcPort], ["httpPort", httpPort]] as const) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new RangeError(`startReceiver: ${name} must be an integer in 1..65535, got ${port}`);
+    }
+  }
+  if (grpcPort === httpPort) {
+    throw new RangeError(`startReceiver: grpcPort and httpPort are both ${grpcPort}`);
+  }
+  return { grpcPort, httpPort };
+}
+
 /**
- * Starts oteltest's gRPC and HTTP sinks on two free ports and resolves once both listen. Throws,
- * naming the fix, when the venv is missing. Retries with new ports when a port was taken meanwhile.
+ * Starts oteltest's gRPC and HTTP sinks and resolves once both listen. Without ports, binds two
+ * free ports, retrying with new ones when a port was taken meanwhile. With `grpcPort` and
+ * `httpPort` (say, those of a receiver stopped earlier, to simulate a receiver coming back), binds
+ * exactly those, retrying for up to `portWaitMs` while one is still taken; a receiver started this
+ * way records only what it receives itself. Throws, naming the fix, when the venv is missing, and
+ * naming the ports when they stay taken.
  */
-export async function startReceiver(): Promise<OtlpReceiver> {
+export async function startReceiver(options: ReceiverOptions = {}): Promise<OtlpReceiver> {
+  const given = givenPorts(options);
+  const waitMs = options.portWaitMs ?? DEFAULT_PORT_WAIT_MS;
+  if (!Number.isFinite(waitMs) || waitMs < 0) {
+    throw new RangeError(`startReceiver: portWaitMs must be a non-negative number, got ${waitMs}`);
+  }
   try {
     await Deno.stat(join(OTEL_VENV, "bin", "python"));
   } catch {
     throw new Error(`no python venv at ${OTEL_VENV}: run scripts/setup.sh (it installs oteltest there)`);
   }
   const dir = await Deno.makeTempDir({ prefix: "pgql-otlp-" });
-  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    const receiver = await launch(dir).catch(async (e) => {
+  const deadline = Date.now() + waitMs;
+  let inUse = "";
+  for (let attempt = 1;; attempt++) {
+    const receiver = await launch(dir, given ?? freePorts()).catch(async (e) => {
       await Deno.remove(dir, { recursive: true });
       throw e;
     });
-    if (receiver === "port-in-use") continue;
-    const stop = async () => {
-      await receiver.stop();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    };
-    return { ...receiver, stop, [Symbol.asyncDispose]: stop };
+    if (!("inUse" in receiver)) {
+      let final: Promise<ReceivedTelemetry> | undefined;
+      const stop = () =>
+        final ??= (async () => {
+          await receiver.stop();
+          try {
+            return await receiver.received();
+          } finally {
+            await Deno.remove(dir, { recursive: true }).catch(() => {});
+          }
+        })();
+      return {
+        ...receiver,
+        received: () => final ?? receiver.received(),
+        stop: async () => void await stop(),
+        [Symbol.asyncDispose]: async () => void await stop(),
+      };
+    }
+    inUse = receiver.inUse;
+    if (given === undefined ? attempt >= ATTEMPTS : Date.now() >= deadline) break;
+    if (given !== undefined) await new Promise((resolve) => setTimeout(resolve, PORT_RETRY_MS));
   }
   await Deno.remove(dir, { recursive: true });
-  throw new Error(`OTLP receiver: ports were taken on ${ATTEMPTS} attempts`);
+  throw new Error(
+    given === undefined
+      ? `OTLP receiver: ports were taken on ${ATTEMPTS} attempts`
+      : `OTLP receiver: cannot bind gRPC port ${given.grpcPort} and HTTP port ${given.httpPort}, ` +
+        `still taken after ${waitMs} ms (${inUse})`,
+  );
 }

@@ -3,7 +3,8 @@
     python otlp_receiver.py --grpc-port N --http-port M --out FILE
 
 Each request received (metrics, logs or traces, over gRPC or HTTP) is appended to FILE as one JSON
-line, before the sender gets its answer:
+line, before the sender gets its answer (an HTTP body sent with `Content-Encoding: gzip` is
+decompressed first, as an OpenTelemetry collector does; gRPC decompresses messages itself):
 
     {"signal": "metrics", "transport": "http", "headers": {...}, "request": <proto-JSON>}
 
@@ -14,6 +15,7 @@ exits with status 3 and a message on stderr.
 """
 
 import argparse
+import gzip
 import json
 import logging
 import signal
@@ -59,6 +61,24 @@ class JsonLinesHandler(RequestHandler):
         self._write("traces", request, headers)
 
 
+class GzipAwareHttpSink(HttpSink):
+    """oteltest's HTTP sink, decompressing bodies sent with `Content-Encoding: gzip`."""
+
+    @staticmethod
+    def _decoded(post_data, headers):
+        encoding = next((v for k, v in headers.items() if k.lower() == "content-encoding"), "")
+        return gzip.decompress(post_data) if encoding.strip().lower() == "gzip" else post_data
+
+    def handle_trace(self, post_data, headers):
+        super().handle_trace(self._decoded(post_data, headers), headers)
+
+    def handle_metrics(self, post_data, headers):
+        super().handle_metrics(self._decoded(post_data, headers), headers)
+
+    def handle_logs(self, post_data, headers):
+        super().handle_logs(self._decoded(post_data, headers), headers)
+
+
 def wait_for_http(sink, timeout_s=10.0):
     """True once the HTTP sink's server exists (it is created in the sink's own thread)."""
     deadline = time.monotonic() + timeout_s
@@ -96,7 +116,7 @@ def main():
         print(f"grpc port {args.grpc_port}: {e}", file=sys.stderr)
         sys.exit(PORT_IN_USE)
     grpc_sink.start()
-    http_sink = HttpSink(JsonLinesHandler(out, lock, "http"), logger, port=args.http_port)
+    http_sink = GzipAwareHttpSink(JsonLinesHandler(out, lock, "http"), logger, port=args.http_port)
     http_sink.start()
     if not wait_for_http(http_sink):
         print(f"http port {args.http_port}: could not listen", file=sys.stderr)

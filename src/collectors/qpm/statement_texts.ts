@@ -67,10 +67,15 @@ export class StatementTextCache {
     return hit;
   }
 
-  /** Stores a raw pg_stat_statements text. */
+  /**
+   * Stores a raw pg_stat_statements text. An application's text clears the id from the collector's
+   * own ids: with `pg_stat_statements.track = all`, the statement nested in the collector's EXPLAIN
+   * of a query is counted under that query's id.
+   */
   put(dbid: number | string, queryId: string, rawText: string): StatementText {
     const own = isOwnStatement(rawText);
     if (own) this.#ownIds.add(queryId);
+    else this.#ownIds.delete(queryId);
     const entry: StatementText = {
       text: obfuscateSql(rawText).slice(0, MAX_TEXT),
       type: statementType(rawText),
@@ -101,11 +106,19 @@ export class StatementTextCache {
        FROM ${pgss} s WHERE s.queryid = ANY($1::bigint[])`,
       [arrayLiteral(ids)],
     );
-    const returned = new Set<string>();
+    // Several entries can share a (dbid, queryid) (per role, top level or nested): an application's
+    // text wins over the collector's own.
+    const chosen = new Map<string, { dbid: number; queryid: string; query: string }>();
     for (const r of rows) {
-      returned.add(`${r.dbid}:${r.queryid}`);
-      if (r.query !== null && r.query !== HIDDEN_TEXT) this.put(r.dbid, r.queryid, r.query);
+      if (r.query === null || r.query === HIDDEN_TEXT) continue;
+      const key = `${r.dbid}:${r.queryid}`;
+      const prev = chosen.get(key);
+      if (prev === undefined || (isOwnStatement(prev.query) && !isOwnStatement(r.query))) {
+        chosen.set(key, { dbid: r.dbid, queryid: r.queryid, query: r.query });
+      }
     }
+    const returned = new Set<string>(rows.map((r) => `${r.dbid}:${r.queryid}`));
+    for (const r of chosen.values()) this.put(r.dbid, r.queryid, r.query);
     for (const m of missing) {
       const key = `${m.dbid}:${m.queryId}`;
       if (returned.has(key)) continue;

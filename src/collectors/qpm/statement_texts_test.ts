@@ -73,6 +73,25 @@ Deno.test("StatementTextCache.fill against pg_stat_statements", async (t) => {
     assert.equal(cache.get(beta.dbid, beta.queryId)?.text, "SELECT upper($1) AS texts_beta, $2");
   });
 
+  await t.step(
+    "a query id shared with the collector's EXPLAIN of it keeps the application's text",
+    async () => {
+      // With pg_stat_statements.track = all the statement nested in the collector's EXPLAIN is counted
+      // under the explained query's id (a second, non-top-level entry with the EXPLAIN's text).
+      await admin.unsafe("CREATE TABLE texts_shared (id int PRIMARY KEY, v int)");
+      await admin.unsafe("UPDATE texts_shared SET v = 2 WHERE id = 7");
+      await admin.unsafe(`${MARKER} EXPLAIN (FORMAT JSON) UPDATE texts_shared SET v = 2 WHERE id = 7`);
+      const app = await idOf("UPDATE texts_shared%");
+      const rows = await admin`SELECT query FROM pg_stat_statements WHERE queryid = ${app.queryId}::bigint`;
+      assert.ok(rows.some((r) => r.query.startsWith(MARKER)), `no collector entry: ${JSON.stringify(rows)}`);
+      const cache2 = new StatementTextCache();
+      await cache2.fill(sql, PGSS, [app]);
+      assert.equal(cache2.get(app.dbid, app.queryId)?.text, "UPDATE texts_shared SET v = $1 WHERE id = $2");
+      assert.equal(cache2.get(app.dbid, app.queryId)?.own, false);
+      assert.ok(!cache2.ownQueryIds().includes(app.queryId));
+    },
+  );
+
   await t.step("absent pairs are not asked for again until their TTL has passed", async () => {
     const ghost = { dbid: alpha.dbid, queryId: "123456789" };
     const t0 = Date.now();

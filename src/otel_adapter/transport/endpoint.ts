@@ -52,7 +52,6 @@ export const DEFAULT_ENDPOINTS: Readonly<Record<OtlpProtocol, string>> = {
 };
 
 const SUFFIXES = ["ENDPOINT", "PROTOCOL", "HEADERS", "COMPRESSION", "TIMEOUT", "CERTIFICATE"] as const;
-type Suffix = typeof SUFFIXES[number];
 
 function variable(signal: OtlpSignal | undefined, suffix: Suffix): string {
   return signal === undefined
@@ -65,17 +64,64 @@ export const OTLP_ENV_NAMES: readonly string[] = [undefined, "metrics" as const,
   (signal) => SUFFIXES.map((suffix) => variable(signal, suffix)),
 );
 
-/** The value and the name of the variable it came from, or undefined when neither form is set. */
+/**
+ * Environment variables `@grpc/grpc-js` reads (logging and tracing at load, proxies and TLS roots
+ * when a channel is made); the collector's `env` permission must list them or loading fails.
+ */
+export const GRPC_LIBRARY_ENV_NAMES: readonly string[] = [
+  "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+  "GRPC_EXPERIMENTAL_ENABLE_OUTLIER_DETECTION",
+  "GRPC_NODE_DEBUG_SEND_ERROR_DETAILS",
+  "GRPC_NODE_TRACE",
+  "GRPC_NODE_USE_ALTERNATIVE_RESOLVER",
+  "GRPC_NODE_VERBOSITY",
+  "GRPC_SSL_CIPHER_SUITES",
+  "GRPC_TRACE",
+  "GRPC_VERBOSITY",
+  "grpc_proxy",
+  "http_proxy",
+  "https_proxy",
+  "no_grpc_proxy",
+  "no_proxy",
+];
+
+/** A setting's text and the name of where it came from (a variable, a flag, a file key). */
+export interface SettingSource {
+  /** The text. */
+  readonly value: string;
+  /** Names its origin in error messages. */
+  readonly name: string;
+}
+
+/**
+ * Generic (both signals) settings already resolved elsewhere, e.g. from the configuration; each one
+ * given here replaces the generic `OTEL_EXPORTER_OTLP_*` variable of the same suffix.
+ */
+export type GenericSettings = Partial<Readonly<Record<Suffix, SettingSource>>>;
+
+/** The suffixes of the OTLP exporter variables (`OTEL_EXPORTER_OTLP_<SUFFIX>`). */
+export type Suffix = typeof SUFFIXES[number];
+
+/**
+ * The per-signal value, else the generic one (from `generic` when given there, else from the
+ * generic variable), else undefined.
+ */
 function pick(
   env: EnvReader,
   signal: OtlpSignal,
   suffix: Suffix,
-): { value: string; name: string } | undefined {
-  for (const name of [variable(signal, suffix), variable(undefined, suffix)]) {
-    const value = env(name)?.trim();
-    if (value !== undefined && value !== "") return { value, name };
-  }
-  return undefined;
+  generic: GenericSettings,
+): SettingSource | undefined {
+  const candidates: (SettingSource | undefined)[] = [
+    fromEnv(env, variable(signal, suffix)),
+    generic[suffix] ?? fromEnv(env, variable(undefined, suffix)),
+  ];
+  return candidates.find((c) => c !== undefined && c.value.trim() !== "");
+}
+
+function fromEnv(env: EnvReader, name: string): SettingSource | undefined {
+  const value = env(name)?.trim();
+  return value === undefined || value === "" ? undefined : { value, name };
 }
 
 /**
@@ -88,20 +134,22 @@ function pick(
  */
 export function parseOtlpHeaders(text: string, name: string): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const entry of text.split(",")) {
+  // Values are often credentials: messages name an entry by its position and key, never its value.
+  for (const [i, entry] of text.split(",").entries()) {
     if (entry.trim() === "") continue;
+    const which = `entry ${i + 1}`;
     const eq = entry.indexOf("=");
-    if (eq < 0) throw new ConfigError(`${name}: entry "${entry.trim()}" is not of the form key=value`, name);
+    if (eq < 0) throw new ConfigError(`${name}: ${which} is not of the form key=value`, name);
     let key: string, value: string;
     try {
       key = decodeURIComponent(entry.slice(0, eq)).trim().toLowerCase();
       value = decodeURIComponent(entry.slice(eq + 1)).trim();
     } catch {
-      throw new ConfigError(`${name}: entry "${entry.trim()}" has invalid percent-encoding`, name);
+      throw new ConfigError(`${name}: ${which} has invalid percent-encoding`, name);
     }
-    if (key === "") throw new ConfigError(`${name}: entry "${entry.trim()}" has an empty key`, name);
+    if (key === "") throw new ConfigError(`${name}: ${which} has an empty key`, name);
     if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(key)) {
-      throw new ConfigError(`${name}: "${key}" is not a valid header name`, name);
+      throw new ConfigError(`${name}: ${which}: "${key}" is not a valid header name`, name);
     }
     headers[key] = value;
   }
@@ -158,29 +206,34 @@ function withSignalPath(url: URL, signal: OtlpSignal): string {
  *
  * @param signal which signal's variables take precedence over the generic ones
  * @param env reads one variable (e.g. `Deno.env.get`); only {@link OTLP_ENV_NAMES} are read
+ * @param generic generic settings resolved elsewhere (configuration), replacing generic variables
  * @throws ConfigError naming the variable when a value is invalid
  */
-export function resolveOtlpSettings(signal: OtlpSignal, env: EnvReader): OtlpSettings {
-  const protocolVar = pick(env, signal, "PROTOCOL");
+export function resolveOtlpSettings(
+  signal: OtlpSignal,
+  env: EnvReader,
+  generic: GenericSettings = {},
+): OtlpSettings {
+  const protocolVar = pick(env, signal, "PROTOCOL", generic);
   const protocol = protocolVar === undefined
     ? "http/protobuf"
     : parseProtocol(protocolVar.value, protocolVar.name);
 
-  const endpointVar = pick(env, signal, "ENDPOINT");
+  const endpointVar = pick(env, signal, "ENDPOINT", generic);
   let endpoint: string;
   if (endpointVar === undefined) {
     const url = new URL(DEFAULT_ENDPOINTS[protocol]);
     endpoint = protocol === "grpc" ? url.origin : withSignalPath(url, signal);
   } else {
     const url = parseUrl(endpointVar.value, endpointVar.name);
-    const generic = endpointVar.name === variable(undefined, "ENDPOINT");
-    endpoint = protocol === "http/protobuf" && generic ? withSignalPath(url, signal) : url.href;
+    const perSignal = endpointVar.name === variable(signal, "ENDPOINT");
+    endpoint = protocol === "http/protobuf" && !perSignal ? withSignalPath(url, signal) : url.href;
   }
 
-  const headersVar = pick(env, signal, "HEADERS");
-  const compressionVar = pick(env, signal, "COMPRESSION");
-  const timeoutVar = pick(env, signal, "TIMEOUT");
-  const certificateVar = pick(env, signal, "CERTIFICATE");
+  const headersVar = pick(env, signal, "HEADERS", generic);
+  const compressionVar = pick(env, signal, "COMPRESSION", generic);
+  const timeoutVar = pick(env, signal, "TIMEOUT", generic);
+  const certificateVar = pick(env, signal, "CERTIFICATE", generic);
   return {
     signal,
     protocol,

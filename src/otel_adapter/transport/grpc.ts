@@ -24,27 +24,6 @@ export const GRPC_METHODS: Readonly<Record<OtlpSignal, string>> = {
   logs: "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
 };
 
-/**
- * Environment variables `@grpc/grpc-js` reads (logging and tracing at load, proxies and TLS roots
- * when a channel is made); the collector's `env` permission must list them or loading fails.
- */
-export const GRPC_LIBRARY_ENV_NAMES: readonly string[] = [
-  "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
-  "GRPC_EXPERIMENTAL_ENABLE_OUTLIER_DETECTION",
-  "GRPC_NODE_DEBUG_SEND_ERROR_DETAILS",
-  "GRPC_NODE_TRACE",
-  "GRPC_NODE_USE_ALTERNATIVE_RESOLVER",
-  "GRPC_NODE_VERBOSITY",
-  "GRPC_SSL_CIPHER_SUITES",
-  "GRPC_TRACE",
-  "GRPC_VERBOSITY",
-  "grpc_proxy",
-  "http_proxy",
-  "https_proxy",
-  "no_grpc_proxy",
-  "no_proxy",
-];
-
 /** gRPC-js's number for gzip in `grpc.default_compression_algorithm`. */
 const GZIP_ALGORITHM = 2;
 

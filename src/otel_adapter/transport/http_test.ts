@@ -146,6 +146,7 @@ Deno.test("queue over HTTP: 503+Retry-After and 429 are retried, partial success
     dropped: 0,
     failed: 0,
     queued: 0,
+    inFlight: 0,
     bytesQueued: 0,
   });
 });

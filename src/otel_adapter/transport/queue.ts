@@ -35,8 +35,10 @@ export interface QueueCounters {
   readonly dropped: number;
   /** Bodies given up on: permanent failure or retries exhausted. */
   readonly failed: number;
-  /** Bodies waiting now. */
+  /** Bodies waiting now (not counting the one being sent). */
   readonly queued: number;
+  /** Bodies being sent or waiting for a retry now (0 or 1). */
+  readonly inFlight: number;
   /** Total size of the bodies waiting now. */
   readonly bytesQueued: number;
 }
@@ -103,15 +105,20 @@ export function createExportQueue(options: ExportQueueOptions): ExportQueue {
   };
   let draining: Promise<void> | undefined;
   let closed = false;
+  let inFlight = 0;
 
   async function deliver(body: Uint8Array): Promise<void> {
-    const { outcome, attempts } = await sendWithRetry(
-      () => options.sender.send(body),
+    let attempt = 0;
+    // Retries are counted as they are made, so a body still retrying already shows in the counters.
+    const { outcome } = await sendWithRetry(
+      () => {
+        if (attempt++ > 0) c.retried++;
+        return options.sender.send(body);
+      },
       backoff,
       clock,
       stop.signal,
     );
-    c.retried += attempts - 1;
     if (outcome.kind === "success") {
       c.sent++;
       const report = options.onResponse?.(outcome.response);
@@ -128,11 +135,14 @@ export function createExportQueue(options: ExportQueueOptions): ExportQueue {
   async function drain(): Promise<void> {
     for (let body = waiting.shift(); body !== undefined; body = waiting.shift()) {
       c.bytesQueued -= body.length;
+      inFlight = 1;
       try {
         await deliver(body);
       } catch (e) {
         c.failed++;
         options.onFailure?.(e instanceof Error ? e.message : String(e));
+      } finally {
+        inFlight = 0;
       }
     }
     draining = undefined;
@@ -161,7 +171,7 @@ export function createExportQueue(options: ExportQueueOptions): ExportQueue {
   return {
     enqueue,
     flush,
-    counters: () => ({ ...c, queued: waiting.length }),
+    counters: () => ({ ...c, queued: waiting.length, inFlight }),
     async close() {
       closed = true;
       stop.abort();

@@ -57,6 +57,7 @@ Deno.test("when full, the oldest waiting bodies are dropped and counted; one sen
     dropped: 3,
     failed: 0,
     queued: 2,
+    inFlight: 1,
     bytesQueued: 80,
   });
   for (let n = 1; n <= 3; n++) {
@@ -111,6 +112,7 @@ Deno.test("failures are counted; retries exhausted count as failed; a throwing s
     dropped: 0,
     failed: 3,
     queued: 0,
+    inFlight: 0,
     bytesQueued: 0,
   });
 });
@@ -151,4 +153,24 @@ Deno.test("maxBytes must be a positive integer", () => {
   for (const maxBytes of [0, -5, 1.5, NaN]) {
     assert.throws(() => createExportQueue({ sender, maxBytes }), /maxBytes must be a positive integer/);
   }
+});
+
+Deno.test("retries are counted while a body is still retrying; the body is in flight meanwhile", async () => {
+  let attempts = 0;
+  const g = gatedSender(() => {
+    attempts++;
+    return attempts < 3 ? { kind: "retryable", reason: "503" } : ok;
+  });
+  const q = createExportQueue({ sender: g.sender, maxBytes: 100, backoff: BACKOFF, clock: instantClock });
+  q.enqueue(body(1, 10));
+  await g.waitForAttempt(1);
+  assert.deepStrictEqual([q.counters().retried, q.counters().inFlight, q.counters().queued], [0, 1, 0]);
+  g.releaseNext();
+  await g.waitForAttempt(2);
+  assert.deepStrictEqual([q.counters().retried, q.counters().inFlight, q.counters().sent], [1, 1, 0]);
+  g.releaseNext();
+  await g.waitForAttempt(3);
+  g.releaseNext();
+  await q.flush();
+  assert.deepStrictEqual([q.counters().retried, q.counters().inFlight, q.counters().sent], [2, 0, 1]);
 });
