@@ -27,5 +27,6 @@ Deno.test("a small run reports every mode against nri with data actually exporte
       assert.equal(r.baseline!.label, "nri one-shot");
     }
     assert.ok(row("data points per cycle").value > 0);
+    assert.ok(row("log records per cycle").value > 0, `${mode}: no log records`);
   }
 });
