@@ -1,5 +1,6 @@
 /**
- * pgquerylens as a library: load a configuration, run collection cycles, and encode snapshots.
+ * pgquerylens as a library: load a configuration, run collection cycles, and encode snapshots; read
+ * pg_querylens records from a server's shared memory or over SQL.
  *
  * ```ts
  * import { Collector, encodeQpmDocuments, loadConfig } from "./mod.ts";
@@ -21,4 +22,11 @@ export { runCollector } from "./src/run.ts";
 export type { RunOptions } from "./src/run.ts";
 export { resolveOtelSettings } from "./src/otel_adapter/settings.ts";
 export type { OtelSettings } from "./src/otel_adapter/settings.ts";
+export { QUERYLENS_EVENT_TYPES } from "./src/core/querylens_catalog.ts";
+export { openRingReader, QueryLensReaderError } from "./src/extensions/querylens_ffi.ts";
+export type { DrainResult, RingReader, RingReaderOptions } from "./src/extensions/querylens_ffi.ts";
+export { decodeRecord, WAIT_CLASSES } from "./src/extensions/querylens_record.ts";
+export type { QueryLensRecord } from "./src/extensions/querylens_record.ts";
+export { readQueryLensInfo, readQueryLensRecords } from "./src/extensions/querylens_sql.ts";
+export type { QueryLensInfo } from "./src/extensions/querylens_sql.ts";
 export { VERSION } from "./src/version.ts";

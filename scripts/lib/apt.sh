@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Debian packages: PostgreSQL 15 with the extensions the collector reads, server headers, pgbouncer,
-# runuser, protoc (checks the OTLP encoding byte for byte), and Prometheus' postgres exporter (the
-# benchmark's reference). Sourced by scripts/setup.sh; expects the helpers of common.sh.
+# runuser, protoc (checks the OTLP encoding byte for byte), Prometheus' postgres exporter (the
+# benchmark's reference), make and gcc for the native parts, and valgrind (instruction counts).
+# Sourced by scripts/setup.sh; expects the helpers of common.sh.
 
 PGQL_APT_PACKAGES=(
   postgresql-15
@@ -12,6 +13,9 @@ PGQL_APT_PACKAGES=(
   prometheus-postgres-exporter
   util-linux
   protobuf-compiler
+  make
+  gcc
+  valgrind
 )
 
 # Prints the packages of the argument list that dpkg does not report as installed.

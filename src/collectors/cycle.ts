@@ -20,6 +20,7 @@ import { PlanCapture } from "./qpm/plan_capture.ts";
 import { StatementTextCache } from "./qpm/statement_texts.ts";
 import type { CustomQueryDef } from "./custom/config_file.ts";
 import { readStatsResets } from "./stats_reset.ts";
+import { QueryLensCollector } from "./querylens/collect.ts";
 
 /** PgBouncer's admin console database. */
 const PGBOUNCER_DATABASE = "pgbouncer";
@@ -39,6 +40,7 @@ export class Collector {
   readonly #texts = new StatementTextCache();
   readonly #plans: PlanCapture;
   readonly #customQueries: readonly CustomQueryDef[];
+  readonly #querylens: QueryLensCollector;
 
   /**
    * @param config validated configuration
@@ -51,6 +53,7 @@ export class Collector {
     this.#issues = issues;
     this.#connections = new ConnectionManager(config, { report: (i) => issues.report(i) });
     this.#plans = new PlanCapture(this.#connections, this.#caps, config.explain);
+    this.#querylens = new QueryLensCollector(config, config.intervalSeconds !== undefined);
   }
 
   /** Runs one cycle. Connection failures are reported in the snapshot's issues, never thrown. */
@@ -122,6 +125,7 @@ export class Collector {
         report,
       }, snap);
       if (cfg.mode !== "nri") await this.#readStatsResets(snap, sql, caps.version.major, report);
+      if (databases.length > 0) await this.#querylens.collect({ sql, caps, databases, report }, snap);
       if (!cfg.enableQueryMonitoring) return;
       if (databases.length === 0) {
         report({
@@ -140,6 +144,14 @@ export class Collector {
           plans: this.#plans,
           texts: this.#texts,
           report,
+          ringIndividuals: this.#querylens.active()
+            ? (slow) =>
+              this.#querylens.individualQueries(
+                slow,
+                cfg.queryMonitoringCountThreshold,
+                cfg.queryMonitoringResponseTimeThreshold,
+              )
+            : undefined,
         },
         snap,
         databases,
@@ -183,8 +195,9 @@ export class Collector {
     }
   }
 
-  /** Closes every session. */
+  /** Stops the pg_querylens feed and closes every session. */
   async close(): Promise<void> {
+    this.#querylens.close();
     await this.#connections.close();
   }
 }

@@ -9,7 +9,8 @@
  * @module
  */
 
-import type { Config, Mode, TemporalityPreference } from "./types.ts";
+import type { Config, Mode, QueryLensMode, QueryLensSourceChoice, TemporalityPreference } from "./types.ts";
+import { parseQueryLensRules } from "./validate.ts";
 
 /** Default bound of each OTLP export queue: 16 MiB of encoded requests. */
 export const DEFAULT_OTEL_QUEUE_BYTES = 16 * 1024 * 1024;
@@ -70,6 +71,15 @@ export function defaultConfig(): Config {
       resourceAttributes: "",
       temporality: "cumulative",
       queueBytes: DEFAULT_OTEL_QUEUE_BYTES,
+    },
+    querylens: {
+      mode: "auto",
+      source: "auto",
+      ratePerSecond: 20,
+      burst: 100,
+      maxPerCycle: 1000,
+      pollMs: 25,
+      rules: [],
     },
   };
 }
@@ -390,7 +400,66 @@ export const OPTIONS: readonly OptionSpec[] = [
     c.activitySampling.samples = v;
   }),
   ...otelOptions(),
+  ...queryLensOptions(),
 ];
+
+/**
+ * The pg_querylens options: flags `-querylens` and `-querylens_<key>`, variables
+ * `PGQUERYLENS_QUERYLENS` and `PGQUERYLENS_QUERYLENS_<KEY>`, keys of the `[querylens]` table
+ * (`enabled` for `-querylens`), and the file-only `[[querylens.rules]]`.
+ */
+function queryLensOptions(): OptionSpec[] {
+  const ql = (key: string, fileKey: string, help: string) => {
+    const name = key === "" ? "querylens" : `querylens_${key}`;
+    return { name, flag: true, env: `PGQUERYLENS_${name.toUpperCase()}`, file: `querylens.${fileKey}`, help };
+  };
+  const whole = (key: string, help: string, set: IntOption["set"]): IntOption => ({
+    kind: "int",
+    ...ql(key, key, help),
+    fileTypes: ["integer", "string"],
+    set,
+  });
+  return [
+    {
+      kind: "choice",
+      ...ql("", "enabled", "Read pg_querylens records: auto (when the extension is found), on or off"),
+      fileTypes: ["string"],
+      choices: ["auto", "on", "off"],
+      set: (c, v) => c.querylens.mode = v as QueryLensMode,
+    },
+    {
+      kind: "choice",
+      ...ql("source", "source", "pg_querylens reader: auto, ffi (shared memory on this host) or sql"),
+      fileTypes: ["string"],
+      choices: ["auto", "ffi", "sql"],
+      set: (c, v) => c.querylens.source = v as QueryLensSourceChoice,
+    },
+    whole(
+      "slow_ms",
+      "Always export executions of at least this many ms (default: the response-time threshold)",
+      (c, v) => c.querylens.slowMs = v,
+    ),
+    whole(
+      "rate_per_second",
+      "Executions per second exported beyond the slow, failed and bypassing ones",
+      (c, v) => c.querylens.ratePerSecond = v,
+    ),
+    whole("burst", "Executions the rate limiter lets through at once", (c, v) => c.querylens.burst = v),
+    whole("max_per_cycle", "Most executions exported per cycle", (c, v) => c.querylens.maxPerCycle = v),
+    whole("poll_ms", "Milliseconds between reads of the pg_querylens rings (>= 5)", (c, v) => {
+      c.querylens.pollMs = v;
+    }),
+    {
+      kind: "string",
+      name: "querylens.rules",
+      flag: false,
+      file: "querylens.rules",
+      fileTypes: ["array"],
+      help: "Sampling rules ([[querylens.rules]] tables: name, priority, rate, bypass_rate_limit, match)",
+      set: (c, v) => c.querylens.rules = parseQueryLensRules(JSON.parse(v)),
+    },
+  ];
+}
 
 /**
  * The OTLP options: flags `-otel_*`, keys of the `[otel]` table, and the standard OpenTelemetry

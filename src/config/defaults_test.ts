@@ -186,7 +186,7 @@ Deno.test("each option sets exactly one config field, and no two options share o
     const c = defaultConfig();
     switch (o.kind) {
       case "string":
-        o.set(c, "zz-distinct");
+        o.set(c, o.name === "querylens.rules" ? '[{"name":"zz-distinct","rate":1}]' : "zz-distinct");
         break;
       case "bool":
         o.set(c, true);
@@ -209,6 +209,6 @@ Deno.test("each option sets exactly one config field, and no two options share o
     owners.set(changed[0], o.name);
   }
   // Every config field is reachable from some option (the password also from password_file).
-  const allPaths = [...leafPaths(defaultConfig()), "intervalSeconds"];
+  const allPaths = [...leafPaths(defaultConfig()), "intervalSeconds", "querylens.slowMs"];
   for (const path of allPaths) assert.ok(owners.has(path), `no option sets ${path}`);
 });

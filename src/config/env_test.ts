@@ -62,3 +62,26 @@ Deno.test("readEnv ignores empty variables", () => {
   const values = readEnv(scopedEnv({ HOSTNAME: "", PORT: "6432" }).get);
   assert.deepEqual(Object.fromEntries(values), { port: "6432" });
 });
+
+Deno.test("the pg_querylens variables are PGQUERYLENS_QUERYLENS and PGQUERYLENS_QUERYLENS_<KEY>", () => {
+  const values = readEnv(
+    scopedEnv({
+      PGQUERYLENS_QUERYLENS: "on",
+      PGQUERYLENS_QUERYLENS_SOURCE: "sql",
+      PGQUERYLENS_QUERYLENS_SLOW_MS: "40",
+      PGQUERYLENS_QUERYLENS_RATE_PER_SECOND: "7",
+      PGQUERYLENS_QUERYLENS_BURST: "9",
+      PGQUERYLENS_QUERYLENS_MAX_PER_CYCLE: "11",
+      PGQUERYLENS_QUERYLENS_POLL_MS: "13",
+    }).get,
+  );
+  assert.deepEqual(Object.fromEntries(values), {
+    querylens: "on",
+    querylens_source: "sql",
+    querylens_slow_ms: "40",
+    querylens_rate_per_second: "7",
+    querylens_burst: "9",
+    querylens_max_per_cycle: "11",
+    querylens_poll_ms: "13",
+  });
+});

@@ -1,10 +1,13 @@
 /**
  * The TOML configuration file. Top-level keys are the flag names; the collector's session,
- * EXPLAIN and activity-sampling settings live in the tables `[session]`, `[explain]` and
- * `[activity_sampling]`. Unknown keys and wrong types are errors.
+ * EXPLAIN, activity-sampling, OTLP and pg_querylens settings live in the tables `[session]`,
+ * `[explain]`, `[activity_sampling]`, `[otel]` and `[querylens]` (with its array of tables
+ * `[[querylens.rules]]`). Unknown keys and wrong types are errors.
  *
  * Values are normalized to the text a flag would carry (`5432`, `true`, a JSON array), so
- * every source goes through the same parsing afterwards.
+ * every source goes through the same parsing afterwards. Inside arrays and tables, an integer
+ * beyond what a JSON number holds exactly (±2^53) becomes a decimal string, so 64-bit query ids
+ * keep every digit.
  *
  * @module
  */
@@ -69,8 +72,12 @@ export function parseConfigToml(text: string, path: string): Map<string, string>
   for (const [key, value] of Object.entries(doc)) {
     if (TABLES.has(key)) {
       if (tomlTypeOf(value) !== "table") {
+        const same = OPTIONS.find((o) => o.name === key && o.file !== undefined);
+        const hint = same === undefined
+          ? ""
+          : ` (set it as ${same.file!.split(".")[1]} in the [${key}] table)`;
         throw new ConfigError(
-          `config file ${path}: key "${key}" must be a table, got ${tomlTypeOf(value)}`,
+          `config file ${path}: key "${key}" must be a table, got ${tomlTypeOf(value)}${hint}`,
           key,
         );
       }
@@ -118,7 +125,10 @@ function toRaw(value: unknown, type: TomlType): string {
 }
 
 function toJson(value: unknown): unknown {
-  if (typeof value === "bigint") return Number(value);
+  if (typeof value === "bigint") {
+    const n = Number(value);
+    return Number.isSafeInteger(n) ? n : value.toString();
+  }
   if (value instanceof TomlDate) return value.toISOString();
   if (Array.isArray(value)) return value.map(toJson);
   if (typeof value === "object" && value !== null) {

@@ -163,3 +163,33 @@ Deno.test("tomlTypeOf names TOML types", () => {
   assert.equal(tomlTypeOf([]), "array");
   assert.equal(tomlTypeOf({}), "table");
 });
+
+Deno.test("the [querylens] table and its rules", () => {
+  const v = parse(
+    '[querylens]\nenabled = "off"\npoll_ms = 10\n\n[[querylens.rules]]\nname = "q"\nrate = 1\n' +
+      "[querylens.rules.match]\nquery_id = -6410924811397428219\nmin_duration_ms = 5\n",
+  );
+  assert.equal(v.querylens, "off");
+  assert.equal(v.querylens_poll_ms, "10");
+  assert.deepEqual(JSON.parse(v["querylens.rules"]), [
+    { name: "q", rate: 1, match: { query_id: "-6410924811397428219", min_duration_ms: 5 } },
+  ]);
+});
+
+Deno.test("integers beyond 2^53 inside tables keep every digit; smaller ones stay numbers", () => {
+  const v = parse("collection_list = [9007199254740993, 9007199254740991]");
+  assert.equal(v.collection_list, '["9007199254740993",9007199254740991]');
+});
+
+Deno.test("a table key given a plain value says where the option goes", () => {
+  assertConfigError(
+    () => parse('querylens = "on"'),
+    'key "querylens" must be a table, got string (set it as enabled in the [querylens] table)',
+  );
+  assertConfigError(() => parse("querylens_poll_ms = 10"), "(set it as poll_ms in the [querylens] table)");
+  assertConfigError(
+    () => parse("[querylens]\nrules = 1"),
+    'key "querylens.rules" must be array, got integer',
+  );
+  assertConfigError(() => parse("[querylens]\nrate = 1"), 'unknown key "querylens.rate"');
+});

@@ -140,6 +140,31 @@ Deno.test("the full example file loads into the configuration it describes", () 
       temporality: "delta",
       queueBytes: 8388608,
     },
+    querylens: {
+      mode: "on",
+      source: "sql",
+      slowMs: 500,
+      ratePerSecond: 5,
+      burst: 40,
+      maxPerCycle: 300,
+      pollMs: 50,
+      rules: [
+        {
+          name: "checkout-writes",
+          priority: 10,
+          rate: 1,
+          bypassRateLimit: true,
+          match: { database: "shop", cmdType: "update", toplevel: true },
+        },
+        {
+          name: "one-query",
+          priority: 0,
+          rate: 0.25,
+          bypassRateLimit: false,
+          match: { queryId: "-6410924811397428219", minDurationMs: 2.5 },
+        },
+      ],
+    },
   });
 });
 
@@ -332,4 +357,35 @@ Deno.test("the syntax error fixture names its file and line through loadConfig",
     "line 3",
   );
   assert.ok(!err.message.includes("file-secret-9f2c"));
+});
+
+Deno.test("pg_querylens settings from flags, environment and file; rules only from the file", () => {
+  const file = '[querylens]\nenabled = "off"\nburst = 5\nrate_per_second = 3\n' +
+    '[[querylens.rules]]\nname = "hot"\nrate = 0.5\nmatch = { cmd_type = "select" }\n';
+  const { config } = load(
+    [...CREDS, "-querylens=ON", "-querylens_poll_ms=30", "-config=q.toml"],
+    { PGQUERYLENS_QUERYLENS_BURST: "8", PGQUERYLENS_QUERYLENS_SOURCE: "ffi" },
+    { "q.toml": file },
+  );
+  assert.deepEqual(config.querylens, {
+    mode: "on",
+    source: "ffi",
+    ratePerSecond: 3,
+    burst: 8,
+    maxPerCycle: 1000,
+    pollMs: 30,
+    rules: [{ name: "hot", priority: 0, rate: 0.5, bypassRateLimit: false, match: { cmdType: "select" } }],
+  });
+  assertConfigError(
+    () => load([...CREDS, "-querylens_poll_ms=2"]),
+    "querylens_poll_ms (flag -querylens_poll_ms)",
+    "got 2",
+  );
+  assertConfigError(() => load([...CREDS, "-querylens=sometimes"]), "must be one of auto, on, off");
+  assertConfigError(() => load([...CREDS, "-querylens.rules=[]"]), "querylens.rules");
+  const badRule = '[[querylens.rules]]\nname = "hot"\nrate = 2\n';
+  assertConfigError(
+    () => load([...CREDS, "-config=r.toml"], {}, { "r.toml": badRule }),
+    'querylens.rules: rule 1 ("hot"): rate must be a number from 0 to 1, got 2',
+  );
 });

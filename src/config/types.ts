@@ -104,6 +104,68 @@ export interface Config {
   activitySampling: ActivitySamplingConfig;
   /** OTLP export settings (modes otel and hybrid). */
   otel: OtelConfig;
+  /** pg_querylens: reading per-execution records and sampling what is exported. */
+  querylens: QueryLensConfig;
+}
+
+/** Whether pg_querylens records are read: `auto` when the extension is found, `on` (required), `off`. */
+export type QueryLensMode = "auto" | "on" | "off";
+
+/** How records are read: `ffi` (the shared-memory rings), `sql` (`pg_querylens_read()`), `auto`. */
+export type QueryLensSourceChoice = "auto" | "ffi" | "sql";
+
+/** Statement kinds a sampling rule can match. */
+export type QueryLensCmdType = "select" | "update" | "insert" | "delete" | "other";
+
+/** What a sampling rule matches; every given condition must hold (none given: every execution). */
+export interface QueryLensRuleMatch {
+  /** Database name. */
+  database?: string;
+  /** Query id as a decimal string. */
+  queryId?: string;
+  /** Executions of at least this many milliseconds. */
+  minDurationMs?: number;
+  /** Statement kind. */
+  cmdType?: QueryLensCmdType;
+  /** Top-level (true) or nested (false) executions. */
+  toplevel?: boolean;
+}
+
+/** A sampling rule: the matching execution is kept with probability `rate`. */
+export interface QueryLensRule {
+  /** Unique name (the `rule:<name>` reason in counters). */
+  name: string;
+  /** Rules are tried highest priority first (equal priorities in file order); the first match decides. */
+  priority: number;
+  /** Fraction of matching executions kept, 0..1. */
+  rate: number;
+  /** Whether kept executions skip the rate limit (the per-cycle cap still applies). */
+  bypassRateLimit: boolean;
+  /** Conditions. */
+  match: QueryLensRuleMatch;
+}
+
+/** pg_querylens settings (`[querylens]` table, `-querylens*` flags, `PGQUERYLENS_QUERYLENS*` variables). */
+export interface QueryLensConfig {
+  /** Whether records are read. */
+  mode: QueryLensMode;
+  /** Which reader is used. */
+  source: QueryLensSourceChoice;
+  /**
+   * Executions at or above this many milliseconds are always exported; absent:
+   * `queryMonitoringResponseTimeThreshold`.
+   */
+  slowMs?: number;
+  /** Sustained rate (executions per second) of exported executions beyond the slow, failed and bypassing ones. */
+  ratePerSecond: number;
+  /** Size of the rate limiter's bucket: how many executions it lets through at once. */
+  burst: number;
+  /** Most executions exported per cycle, whatever their reason. */
+  maxPerCycle: number;
+  /** Milliseconds between reads of the rings. */
+  pollMs: number;
+  /** Sampling rules (TOML `[[querylens.rules]]` only). */
+  rules: QueryLensRule[];
 }
 
 /** Metric temporality preference, as `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` names it. */

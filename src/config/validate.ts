@@ -5,7 +5,14 @@
  * @module
  */
 
-import { type Config, ConfigError } from "./types.ts";
+import {
+  type Config,
+  ConfigError,
+  type QueryLensCmdType,
+  type QueryLensConfig,
+  type QueryLensRule,
+  type QueryLensRuleMatch,
+} from "./types.ts";
 import { resolveOtelSettings } from "../otel_adapter/settings.ts";
 
 /** Upstream's message when credentials are missing (kept verbatim for compatibility). */
@@ -187,8 +194,160 @@ export function validateConfig(
   wholeAtLeast(c.explain.cacheTtlSeconds, 0, "explain.cache_ttl_seconds", fail);
   positiveMs(c.activitySampling.intervalMs, "activity_sampling.interval_ms", fail);
   wholeAtLeast(c.activitySampling.samples, 1, "activity_sampling.samples", fail);
+  checkQueryLens(c.querylens, fail);
 
   return { config: c, warnings };
+}
+
+/** Least `querylens_poll_ms`. */
+export const MIN_QUERYLENS_POLL_MS = 5;
+
+/** Statement kinds a rule's `match.cmd_type` accepts. */
+export const QUERYLENS_CMD_TYPES: readonly QueryLensCmdType[] = [
+  "select",
+  "update",
+  "insert",
+  "delete",
+  "other",
+];
+
+function checkQueryLens(q: QueryLensConfig, fail: Fail): void {
+  if (!["auto", "on", "off"].includes(q.mode)) fail("querylens", `must be auto, on or off, got "${q.mode}"`);
+  if (!["auto", "ffi", "sql"].includes(q.source)) {
+    fail("querylens_source", `must be auto, ffi or sql, got "${q.source}"`);
+  }
+  if (q.slowMs !== undefined) wholeAtLeast(q.slowMs, 0, "querylens_slow_ms", fail);
+  wholeAtLeast(q.ratePerSecond, 0, "querylens_rate_per_second", fail);
+  wholeAtLeast(q.burst, 0, "querylens_burst", fail);
+  wholeAtLeast(q.maxPerCycle, 0, "querylens_max_per_cycle", fail);
+  wholeAtLeast(q.pollMs, MIN_QUERYLENS_POLL_MS, "querylens_poll_ms", fail);
+  if (!Array.isArray(q.rules)) fail("querylens.rules", "must be an array of rules");
+  const problem = rulesProblem(q.rules);
+  if (problem !== undefined) fail("querylens.rules", problem);
+}
+
+const RULE_KEYS = new Set(["name", "priority", "rate", "bypass_rate_limit", "match"]);
+const MATCH_KEYS = new Set(["database", "query_id", "min_duration_ms", "cmd_type", "toplevel"]);
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Reads the `[[querylens.rules]]` of the configuration file (as the file reader hands them over:
+ * JSON of the TOML array, snake_case keys) into typed rules, then checks them.
+ *
+ * Each rule has `name` (string, unique), `rate` (0..1), optional `priority` (integer, default 0),
+ * `bypass_rate_limit` (boolean, default false) and a `match` table with optional `database`,
+ * `query_id` (decimal string or integer), `min_duration_ms` (number >= 0), `cmd_type` (select,
+ * update, insert, delete or other) and `toplevel` (boolean).
+ *
+ * @throws {ConfigError} on key `querylens.rules`, naming the rule (number from 1 and name), the key
+ * and the value at fault
+ */
+export function parseQueryLensRules(json: unknown): QueryLensRule[] {
+  const bad = (problem: string): never => {
+    throw new ConfigError(`querylens.rules: ${problem}`, "querylens.rules");
+  };
+  if (!Array.isArray(json)) bad(`must be an array of tables ([[querylens.rules]]), got ${show(json)}`);
+  const rules = (json as unknown[]).map((raw, i): QueryLensRule => {
+    const at = (problem: string) => bad(`${ruleLabel(i, raw)}: ${problem}`);
+    if (!isObject(raw)) return at(`must be a table, got ${show(raw)}`);
+    for (const key of Object.keys(raw)) {
+      if (!RULE_KEYS.has(key)) at(`unknown key "${key}" (known: ${[...RULE_KEYS].join(", ")})`);
+    }
+    const match: QueryLensRuleMatch = {};
+    if (raw.match !== undefined) {
+      if (!isObject(raw.match)) at(`match must be a table, got ${show(raw.match)}`);
+      const m = raw.match as Record<string, unknown>;
+      for (const key of Object.keys(m)) {
+        if (!MATCH_KEYS.has(key)) at(`unknown key "match.${key}" (known: ${[...MATCH_KEYS].join(", ")})`);
+      }
+      if (m.database !== undefined) match.database = m.database as string;
+      if (m.query_id !== undefined) {
+        const id = m.query_id;
+        const ok = (typeof id === "number" && Number.isSafeInteger(id)) ||
+          (typeof id === "string" && /^[+-]?\d+$/.test(id.trim()));
+        if (!ok) at(`match.query_id must be a decimal query id, got ${show(id)}`);
+        match.queryId = BigInt(String(id).trim()).toString();
+      }
+      if (m.min_duration_ms !== undefined) match.minDurationMs = m.min_duration_ms as number;
+      if (m.cmd_type !== undefined) {
+        match.cmdType =
+          (typeof m.cmd_type === "string" ? m.cmd_type.toLowerCase() : m.cmd_type) as QueryLensCmdType;
+      }
+      if (m.toplevel !== undefined) match.toplevel = m.toplevel as boolean;
+    }
+    return {
+      name: raw.name as string,
+      priority: (raw.priority ?? 0) as number,
+      rate: raw.rate as number,
+      bypassRateLimit: (raw.bypass_rate_limit ?? false) as boolean,
+      match,
+    };
+  });
+  const problem = rulesProblem(rules);
+  if (problem !== undefined) bad(problem);
+  return rules;
+}
+
+function ruleLabel(i: number, rule: unknown): string {
+  const name = isObject(rule) && typeof rule.name === "string" ? ` ("${rule.name}")` : "";
+  return `rule ${i + 1}${name}`;
+}
+
+function show(value: unknown): string {
+  return value === undefined ? "nothing" : JSON.stringify(value);
+}
+
+/** The first problem of typed rules, as `rule <n> ("<name>"): <key> …, got <value>`; undefined when none. */
+function rulesProblem(rules: readonly QueryLensRule[]): string | undefined {
+  const seen = new Set<string>();
+  for (const [i, r] of rules.entries()) {
+    const problem = ruleProblem(r, seen);
+    if (problem !== undefined) return `${ruleLabel(i, r)}: ${problem}`;
+    seen.add(r.name);
+  }
+  return undefined;
+}
+
+function ruleProblem(r: QueryLensRule, seen: ReadonlySet<string>): string | undefined {
+  if (!isObject(r)) return `must be a table, got ${show(r)}`;
+  if (typeof r.name !== "string" || r.name.trim() === "") {
+    return `name must be a non-empty string, got ${show(r.name)}`;
+  }
+  if (seen.has(r.name)) return `name "${r.name}" is used by an earlier rule`;
+  if (typeof r.rate !== "number" || !(r.rate >= 0 && r.rate <= 1)) {
+    return `rate must be a number from 0 to 1, got ${show(r.rate)}`;
+  }
+  if (typeof r.priority !== "number" || !Number.isSafeInteger(r.priority)) {
+    return `priority must be an integer, got ${show(r.priority)}`;
+  }
+  if (typeof r.bypassRateLimit !== "boolean") {
+    return `bypass_rate_limit must be true or false, got ${show(r.bypassRateLimit)}`;
+  }
+  const m = r.match;
+  if (!isObject(m)) return `match must be a table, got ${show(m)}`;
+  if (m.database !== undefined && (typeof m.database !== "string" || m.database === "")) {
+    return `match.database must be a non-empty string, got ${show(m.database)}`;
+  }
+  if (m.queryId !== undefined) {
+    const id = typeof m.queryId === "string" && /^[+-]?\d+$/.test(m.queryId) ? BigInt(m.queryId) : undefined;
+    if (id === undefined || id < INT64_MIN || id > INT64_MAX) {
+      return `match.query_id must be a decimal 64-bit query id, got ${show(m.queryId)}`;
+    }
+  }
+  if (
+    m.minDurationMs !== undefined &&
+    (typeof m.minDurationMs !== "number" || !Number.isFinite(m.minDurationMs) || m.minDurationMs < 0)
+  ) {
+    return `match.min_duration_ms must be a number >= 0, got ${show(m.minDurationMs)}`;
+  }
+  if (m.cmdType !== undefined && !(QUERYLENS_CMD_TYPES as readonly unknown[]).includes(m.cmdType)) {
+    return `match.cmd_type must be one of ${QUERYLENS_CMD_TYPES.join(", ")}, got ${show(m.cmdType)}`;
+  }
+  if (m.toplevel !== undefined && typeof m.toplevel !== "boolean") {
+    return `match.toplevel must be true or false, got ${show(m.toplevel)}`;
+  }
+  return undefined;
 }
 
 type Fail = (key: string, problem: string) => never;

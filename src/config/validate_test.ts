@@ -6,6 +6,7 @@ import {
   MAX_QUERY_COUNT_THRESHOLD,
   MISSING_CREDENTIALS,
   parseCollectionList,
+  parseQueryLensRules,
   validateConfig,
 } from "./validate.ts";
 
@@ -242,4 +243,120 @@ Deno.test("collectionDatabases lists names without the ignored ones", () => {
   assert.deepEqual(collectionDatabases(parseCollectionList('["a","b","a"]'), ["b"]), ["a"]);
   assert.deepEqual(collectionDatabases(parseCollectionList('{"a":{},"azure_sys":{}}'), ["azure_sys"]), ["a"]);
   assert.deepEqual(collectionDatabases(parseCollectionList("{}")), []);
+});
+
+function withQueryLens(over: Partial<Config["querylens"]>): Config {
+  const c = valid();
+  return { ...c, querylens: { ...c.querylens, ...over } };
+}
+
+Deno.test("querylens: scalar settings out of range name their key and value", () => {
+  const cases: [Partial<Config["querylens"]>, string, string][] = [
+    [{ pollMs: 4 }, "querylens_poll_ms", "must be an integer >= 5, got 4"],
+    [{ slowMs: -1 }, "querylens_slow_ms", "got -1"],
+    [{ ratePerSecond: 2.5 }, "querylens_rate_per_second", "got 2.5"],
+    [{ burst: -3 }, "querylens_burst", "got -3"],
+    [{ maxPerCycle: -1 }, "querylens_max_per_cycle", "got -1"],
+    [{ mode: "maybe" as "on" }, "querylens", 'must be auto, on or off, got "maybe"'],
+    [{ source: "shm" as "ffi" }, "querylens_source", 'got "shm"'],
+  ];
+  for (const [over, key, text] of cases) {
+    assertConfigError(() => validateConfig(withQueryLens(over)), key, `${key}`, text);
+  }
+  assert.equal(
+    validateConfig(withQueryLens({ pollMs: 5, slowMs: 0, burst: 0, ratePerSecond: 0 })).config.querylens
+      .pollMs,
+    5,
+  );
+});
+
+Deno.test("querylens rules: the file's tables become typed rules", () => {
+  assert.deepEqual(
+    parseQueryLensRules([
+      { name: "a", rate: 0.5 },
+      {
+        name: "b",
+        priority: -2,
+        rate: 1,
+        bypass_rate_limit: true,
+        match: {
+          database: "shop",
+          query_id: "+0042",
+          min_duration_ms: 10,
+          cmd_type: "DELETE",
+          toplevel: false,
+        },
+      },
+      { name: "c", rate: 0, match: { query_id: -12 } },
+    ]),
+    [
+      { name: "a", priority: 0, rate: 0.5, bypassRateLimit: false, match: {} },
+      {
+        name: "b",
+        priority: -2,
+        rate: 1,
+        bypassRateLimit: true,
+        match: { database: "shop", queryId: "42", minDurationMs: 10, cmdType: "delete", toplevel: false },
+      },
+      { name: "c", priority: 0, rate: 0, bypassRateLimit: false, match: { queryId: "-12" } },
+    ],
+  );
+  assert.deepEqual(parseQueryLensRules([]), []);
+});
+
+Deno.test("querylens rules: each problem names the rule by number and name, the key and the value", () => {
+  const cases: [unknown, string][] = [
+    [{ rules: 1 }, 'must be an array of tables ([[querylens.rules]]), got {"rules":1}'],
+    [[{ name: "a", rate: 1 }, "x"], 'rule 2: must be a table, got "x"'],
+    [[{ rate: 1 }], "rule 1: name must be a non-empty string, got nothing"],
+    [[{ name: "", rate: 1 }], 'rule 1 (""): name must be a non-empty string, got ""'],
+    [[{ name: "a", rate: 1 }, { name: "a", rate: 1 }], 'rule 2 ("a"): name "a" is used by an earlier rule'],
+    [[{ name: "hot", rate: 1.5 }], 'rule 1 ("hot"): rate must be a number from 0 to 1, got 1.5'],
+    [[{ name: "hot" }], 'rule 1 ("hot"): rate must be a number from 0 to 1, got nothing'],
+    [[{ name: "hot", rate: "1" }], 'rule 1 ("hot"): rate must be a number from 0 to 1, got "1"'],
+    [[{ name: "hot", rate: 1, priority: 1.5 }], 'rule 1 ("hot"): priority must be an integer, got 1.5'],
+    [
+      [{ name: "hot", rate: 1, bypass_rate_limit: "yes" }],
+      'bypass_rate_limit must be true or false, got "yes"',
+    ],
+    [[{ name: "hot", rate: 1, ratio: 1 }], 'rule 1 ("hot"): unknown key "ratio"'],
+    [[{ name: "hot", rate: 1, match: [] }], 'rule 1 ("hot"): match must be a table, got []'],
+    [[{ name: "hot", rate: 1, match: { db: "x" } }], 'rule 1 ("hot"): unknown key "match.db"'],
+    [[{ name: "hot", rate: 1, match: { database: 5 } }], "match.database must be a non-empty string, got 5"],
+    [
+      [{ name: "hot", rate: 1, match: { query_id: "12a" } }],
+      'match.query_id must be a decimal query id, got "12a"',
+    ],
+    [
+      [{ name: "hot", rate: 1, match: { query_id: 1.5 } }],
+      "match.query_id must be a decimal query id, got 1.5",
+    ],
+    [
+      [{ name: "hot", rate: 1, match: { query_id: "9223372036854775808" } }],
+      'match.query_id must be a decimal 64-bit query id, got "9223372036854775808"',
+    ],
+    [
+      [{ name: "hot", rate: 1, match: { min_duration_ms: -1 } }],
+      "match.min_duration_ms must be a number >= 0, got -1",
+    ],
+    [
+      [{ name: "hot", rate: 1, match: { cmd_type: "merge" } }],
+      'match.cmd_type must be one of select, update, insert, delete, other, got "merge"',
+    ],
+    [[{ name: "hot", rate: 1, match: { toplevel: 1 } }], "match.toplevel must be true or false, got 1"],
+  ];
+  for (const [json, text] of cases) {
+    assertConfigError(() => parseQueryLensRules(json), "querylens.rules", "querylens.rules: ", text);
+  }
+});
+
+Deno.test("querylens rules: validateConfig checks typed rules too, naming where they came from", () => {
+  const bad = withQueryLens({
+    rules: [{ name: "hot", priority: 0, rate: 2, bypassRateLimit: false, match: {} }],
+  });
+  assertConfigError(
+    () => validateConfig(bad, (key) => (key === "querylens.rules" ? "config file q.toml" : undefined)),
+    "querylens.rules",
+    'querylens.rules (config file q.toml): rule 1 ("hot"): rate must be a number from 0 to 1, got 2',
+  );
 });

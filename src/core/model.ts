@@ -185,6 +185,204 @@ export interface UnifiedMetrics {
   inventory?: Map<string, string | null>;
   /** When the server's cumulative statistics were last reset, when read this cycle. */
   statsResets?: StatsResetTimes;
+  /** pg_querylens: the executions the sampler kept this cycle (`PostgresQueryExecutions`). */
+  queryExecutions?: QueryExecution[];
+  /** pg_querylens: this cycle's executions aggregated by plan (`PostgresQueryPlanAggregates`). */
+  queryLensAggregates?: QueryLensAggregate[];
+  /** pg_querylens: where the records came from, what the sampler kept and what the rings lost. */
+  queryLensStats?: QueryLensStats;
+}
+
+/**
+ * Wait samples of one or more executions by wait class: how many times the extension's sampler saw
+ * the process in each class while it executed (one sample per sampling period, statistical).
+ */
+export interface WaitSamplesByClass {
+  /** On CPU: executing without a wait event. */
+  waitCpuSamples: number;
+  /** Waiting on a lightweight lock. */
+  waitLwlockSamples: number;
+  /** Waiting on a heavyweight lock. */
+  waitLockSamples: number;
+  /** Waiting for a buffer pin. */
+  waitBufferpinSamples: number;
+  /** Waiting on I/O. */
+  waitIoSamples: number;
+  /** Waiting on another process (IPC). */
+  waitIpcSamples: number;
+  /** Waiting for a timeout to expire. */
+  waitTimeoutSamples: number;
+  /** Any other wait (client, activity, extension). */
+  waitOtherSamples: number;
+}
+
+/** Statement kind of an execution, from the executor's command type. */
+export type QueryCommand = "SELECT" | "UPDATE" | "INSERT" | "DELETE" | "OTHER";
+
+/** One execution recorded by pg_querylens that the sampler kept (`PostgresQueryExecutions`). */
+export interface QueryExecution extends WaitSamplesByClass {
+  /** Query id as a decimal string (signed 64-bit, as pg_stat_statements shows it). */
+  queryId: string;
+  /** Plan id as a decimal string (signed 64-bit). */
+  planId: string;
+  /** Query id of the top-level execution this one ran under (itself when top level), decimal. */
+  parentQueryId: string;
+  /** Database oid. */
+  dbid: number;
+  /** Database name; absent when the oid could not be resolved. */
+  databaseName?: string;
+  /** Role oid. */
+  userid: number;
+  /** Role name; absent when the oid could not be resolved. */
+  userName?: string;
+  /** Process id of the backend. */
+  pid: number;
+  /** Execution number within the backend's ring (with `pid`, identifies the execution). */
+  execSeq: number;
+  /** Start of the execution, RFC 3339 in UTC with microseconds. */
+  startTime: string;
+  /** Start of the execution in microseconds since the Unix epoch. */
+  startUnixUs: number;
+  /** Time from executor start to end (or to the error), in milliseconds. */
+  durationMs: number;
+  /** Rows returned or affected. */
+  rows: number;
+  /** Shared buffer hits. */
+  sharedBlksHit: number;
+  /** Shared blocks read. */
+  sharedBlksRead: number;
+  /** Shared blocks dirtied. */
+  sharedBlksDirtied: number;
+  /** Shared blocks written. */
+  sharedBlksWritten: number;
+  /** Local buffer hits. */
+  localBlksHit: number;
+  /** Local blocks read. */
+  localBlksRead: number;
+  /** Local blocks dirtied. */
+  localBlksDirtied: number;
+  /** Local blocks written. */
+  localBlksWritten: number;
+  /** Temporary-file bytes read (blocks × block size). */
+  tempBytesRead: number;
+  /** Temporary-file bytes written (blocks × block size). */
+  tempBytesWritten: number;
+  /** WAL bytes generated. */
+  walBytes: number;
+  /** WAL records generated. */
+  walRecords: number;
+  /** WAL full-page images generated. */
+  walFpi: number;
+  /** Time reading shared blocks, ms; absent without `track_io_timing`. */
+  sharedReadTimeMs?: number;
+  /** Time writing shared blocks, ms; absent without `track_io_timing`. */
+  sharedWriteTimeMs?: number;
+  /** Time reading local blocks, ms (PostgreSQL 17+); absent without `track_io_timing`. */
+  localReadTimeMs?: number;
+  /** Time writing local blocks, ms (PostgreSQL 17+); absent without `track_io_timing`. */
+  localWriteTimeMs?: number;
+  /** Time reading temporary files, ms; absent without `track_io_timing`. */
+  tempReadTimeMs?: number;
+  /** Time writing temporary files, ms; absent without `track_io_timing`. */
+  tempWriteTimeMs?: number;
+  /** User CPU time, ms; absent when the execution's CPU time was not measured. */
+  cpuUserTimeMs?: number;
+  /** System CPU time, ms; absent when the execution's CPU time was not measured. */
+  cpuSysTimeMs?: number;
+  /** Last wait event sampled during the execution, `Type:Event`; absent when none was seen. */
+  waitEventLast?: string;
+  /** Whether the execution ended with an error. */
+  failed: boolean;
+  /** SQLSTATE of the error (failed executions only). */
+  sqlstate?: string;
+  /** Whether the statement was issued by the client (nesting level 0). */
+  toplevel: boolean;
+  /** Nesting level: 0 for top level, more inside functions. */
+  nestingLevel: number;
+  /** Statement kind. */
+  command: QueryCommand;
+  /** Why the sampler kept it: `slow`, `error`, `rule:<name>` or `default`. */
+  sampleReason: string;
+}
+
+/** This cycle's executions of one plan of one query in one database (`PostgresQueryPlanAggregates`). */
+export interface QueryLensAggregate extends WaitSamplesByClass {
+  /** Database oid. */
+  dbid: number;
+  /** Database name; absent when the oid could not be resolved. */
+  databaseName?: string;
+  /** Query id as a decimal string. */
+  queryId: string;
+  /** Plan id as a decimal string. */
+  planId: string;
+  /** Executions (including failed ones). */
+  calls: number;
+  /** Executions that ended with an error. */
+  errors: number;
+  /** Sum of execution times, ms. */
+  totalDurationMs: number;
+  /** Shortest execution, ms. */
+  minDurationMs: number;
+  /** Longest execution, ms. */
+  maxDurationMs: number;
+  /** Rows returned or affected. */
+  rows: number;
+  /** Shared buffer hits. */
+  sharedBlksHit: number;
+  /** Shared blocks read. */
+  sharedBlksRead: number;
+  /** Temporary-file blocks read. */
+  tempBlksRead: number;
+  /** Temporary-file blocks written. */
+  tempBlksWritten: number;
+  /** WAL bytes generated. */
+  walBytes: number;
+  /** Executions whose CPU time was measured (the CPU sums cover these only). */
+  cpuMeasuredCalls: number;
+  /** User CPU time of the measured executions, ms; absent when none was measured. */
+  cpuUserTimeMs?: number;
+  /** System CPU time of the measured executions, ms; absent when none was measured. */
+  cpuSysTimeMs?: number;
+  /** Wait event of the last execution (by end time) that had one, `Type:Event`; absent when none. */
+  waitEventLast?: string;
+  /** Start of the earliest execution, RFC 3339 in UTC with microseconds. */
+  firstSeen: string;
+  /** Start of the earliest execution, microseconds since the Unix epoch. */
+  firstSeenUnixUs: number;
+  /** End of the latest execution, RFC 3339 in UTC with microseconds. */
+  lastSeen: string;
+  /** End of the latest execution, microseconds since the Unix epoch. */
+  lastSeenUnixUs: number;
+}
+
+/** What an adaptive sampler kept and left out, by reason. */
+export interface SamplerCounts {
+  /** Executions kept by reason: `slow`, `error`, `rule:<name>`, `default`. */
+  kept: Record<string, number>;
+  /** Executions sampled out by reason: `rule:<name>`, `rate_limit`, `cap`. */
+  sampledOut: Record<string, number>;
+}
+
+/** pg_querylens counters of a cycle: where records came from and what happened to them. */
+export interface QueryLensStats {
+  /** `ffi` (shared-memory rings) or `sql` (`pg_querylens_read()`). */
+  source: "ffi" | "sql";
+  /** Start of the cumulative counters (when the sampler and reader were created), ms since the epoch. */
+  sinceUnixMs: number;
+  /** Sampler decisions since `sinceUnixMs`. */
+  sampled: SamplerCounts;
+  /** Sampler decisions of this cycle. */
+  cycleSampled: SamplerCounts;
+  /** Records read since `sinceUnixMs`. */
+  recordsRead: number;
+  /** Records the rings overwrote before they were read, since `sinceUnixMs`. */
+  recordsLost: number;
+  /** Records read this cycle. */
+  cycleRecordsRead: number;
+  /** Records lost this cycle. */
+  cycleRecordsLost: number;
+  /** Records of this cycle left out of the aggregates because the key limit was reached. */
+  aggregateOverflow: number;
 }
 
 /**

@@ -10,6 +10,9 @@
  * have goes into separate event types (`PgQueryLensSlowQueryDetails`), published after the five.
  * With `compat: false` there is no separate type: PostgresSlowQueries carries that data itself.
  *
+ * The pg_querylens types (`PostgresQueryExecutions`, `PostgresQueryPlanAggregates`, see
+ * `querylens.ts`) follow all of these, in either mode, when the snapshot holds them.
+ *
  * @module
  */
 
@@ -23,6 +26,7 @@ import {
 } from "./metric_set.ts";
 import { encodeSamples, type EnvelopeOptions, pgInstanceEntity, PUBLISH_THRESHOLD } from "./v3.ts";
 import { encodeV4Samples } from "./v4.ts";
+import { queryLensMetricSets } from "./querylens.ts";
 
 /** How the QPM documents are written. */
 export interface NriOptions extends EnvelopeOptions, SdkAttributeOptions {
@@ -62,7 +66,8 @@ export interface NriEncoding {
 
 /**
  * Builds the metric sets of every event type `opts` selects (the five QPM types, then the extended
- * types when `compat` is on or absent) from `snapshot`, in publish order, empty types included.
+ * types when `compat` is on or absent, then the pg_querylens types the snapshot holds) from
+ * `snapshot`, in publish order, empty types included.
  */
 export function qpmMetricSets(
   snapshot: UnifiedMetrics,
@@ -79,6 +84,9 @@ export function qpmMetricSets(
     });
     return { eventType: spec.eventType, sets };
   });
+  const querylens = queryLensMetricSets(snapshot, opts);
+  types.push(...querylens.types);
+  dropped.push(...querylens.dropped);
   return { types, dropped };
 }
 

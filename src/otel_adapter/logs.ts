@@ -9,6 +9,7 @@
  * | `pgquerylens.wait_event` | wait events | own |
  * | `pgquerylens.blocking_session` | blocking sessions | own, with contrib's `postgresql.blocking.*` keys |
  * | `pgquerylens.plan` | execution plans, one record per plan | own |
+ * | `pgquerylens.query.execution` | pg_querylens executions the sampler kept (see `querylens.ts`) | own |
  *
  * Every record carries the stable database semantic-convention keys `db.system.name`
  * (`postgresql`), `db.namespace`, `db.query.text` and `db.query.summary` where it has a query.
@@ -43,6 +44,7 @@
 
 import type { PlanNode, UnifiedMetrics } from "../core/model.ts";
 import { dateToNs, type Scope, scope } from "./metrics.ts";
+import { executionLogRecords } from "./querylens.ts";
 import { type Attributes, instanceResource, type ResourceOptions } from "./resource.ts";
 
 /** A log body value (a subset of OTLP AnyValue): `bigint` is an int, `number` a double. */
@@ -319,6 +321,8 @@ export function snapshotLogs(snapshot: UnifiedMetrics, opts: LogsOptions): Resou
       body: nodes.map(planNodeBody),
     });
   }
+
+  records.push(...executionLogRecords(snapshot));
 
   if (records.length === 0) return [];
   return [{

@@ -7,7 +7,8 @@
  * `OTEL_ATTRIBUTES` become data-point attributes. Metrics without an OTLP encoding (custom-query
  * metrics) are returned by name in `unmapped`; other NRI attributes (entity names) are dropped, as
  * the resource carries them. The query-level metrics of `query_metrics.ts` (slow queries, wait
- * events, blocked sessions) are emitted on the instance resource.
+ * events, blocked sessions) and the pg_querylens metrics of `querylens.ts` (plan sums, sampler and
+ * reader counters, which keep their own series rules) are emitted on the instance resource.
  *
  * Times: a data point's time is `nowNs` (the snapshot's `collectedAt` when absent).
  * - Monotonic sums, cumulative temporality: the raw counter with the series' start time: the
@@ -38,6 +39,7 @@ import type { BaseSample, UnifiedMetrics } from "../core/model.ts";
 import { VERSION } from "../version.ts";
 import { OTEL_ATTRIBUTES, type OtelFamily, otelMetricFor } from "./metric_catalog.ts";
 import { queryObservations } from "./query_metrics.ts";
+import { queryLensPoints } from "./querylens.ts";
 import {
   type Attributes,
   attributesKey,
@@ -299,6 +301,11 @@ export function snapshotMetrics(snapshot: UnifiedMetrics, opts: MetricsOptions):
     const seriesKey = `query|${o.family.name}|${attributesKey(o.attributes)}`;
     const point = makePoint(o.family, o.value, o.attributes, seriesKey, now, undefined, opts);
     if (point !== undefined) emit(instanceRes, o.family, point);
+  }
+  for (
+    const q of queryLensPoints(snapshot, { state: opts.state, temporality: opts.temporality, nowNs: now })
+  ) {
+    emit(instanceRes, q.family, q.point);
   }
   pruneSeries(opts.state, now, ttl, maxSeries);
 

@@ -3,8 +3,9 @@
  *
  * A protocol v3 document holding one QPM event type is checked against that type's schema (which
  * refuses any key beyond nri-postgresql's); one holding an extended event type (data nri-postgresql
- * does not have, e.g. `PgQueryLensSlowQueryDetails`) against that type's schema; any other v3
- * document against the base schema; a protocol v4 document against the v4 schema, which checks each
+ * does not have: `PgQueryLensSlowQueryDetails`, and the pg_querylens types `PostgresQueryExecutions`
+ * and `PostgresQueryPlanAggregates`) against that type's closed schema; any other v3 document
+ * against the base schema; a protocol v4 document against the v4 schema, which checks each
  * event's attributes against its type's metric-set schema.
  *
  * Output written with compatibility mode off (`-compat=false`) puts the extended slow-query fields
@@ -23,6 +24,8 @@ import blockingSessions from "../schemas/blocking-sessions.schema.json" with { t
 import executionPlan from "../schemas/execution-plan.schema.json" with { type: "json" };
 import individualQueries from "../schemas/individual-queries.schema.json" with { type: "json" };
 import envelope from "../schemas/qpm-envelope.schema.json" with { type: "json" };
+import queryExecutions from "../schemas/query-executions.schema.json" with { type: "json" };
+import queryPlanAggregates from "../schemas/query-plan-aggregates.schema.json" with { type: "json" };
 import slowQueries from "../schemas/slow-queries.schema.json" with { type: "json" };
 import slowQueryDetails from "../schemas/slow-query-details.schema.json" with { type: "json" };
 import v4 from "../schemas/v4.schema.json" with { type: "json" };
@@ -37,9 +40,15 @@ export const QPM_SCHEMAS: Readonly<Record<string, string>> = {
   PostgresExecutionPlanMetrics: "execution-plan.schema.json",
 };
 
-/** Schema file of each extended event type (published only in compatibility mode). */
+/**
+ * Schema file of each extended event type: `PgQueryLensSlowQueryDetails` (published only in
+ * compatibility mode) and the pg_querylens types (published in either mode when the snapshot holds
+ * them).
+ */
 export const EXTENDED_SCHEMAS: Readonly<Record<string, string>> = {
   PgQueryLensSlowQueryDetails: "slow-query-details.schema.json",
+  PostgresQueryExecutions: "query-executions.schema.json",
+  PostgresQueryPlanAggregates: "query-plan-aggregates.schema.json",
 };
 
 /** Schema file of v3 documents that hold neither a QPM nor an extended event type. */
@@ -121,6 +130,8 @@ function validator(slowQueriesSchema: JsonSchema, baseSchema: JsonSchema = base)
       envelope,
       slowQueriesSchema,
       slowQueryDetails,
+      queryExecutions,
+      queryPlanAggregates,
       waitEvents,
       blockingSessions,
       individualQueries,

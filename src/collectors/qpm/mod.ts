@@ -40,6 +40,11 @@ export interface QpmDeps {
   texts: StatementTextCache;
   /** Issue sink. */
   report(issue: CollectionIssue): void;
+  /**
+   * PostgresIndividualQueries from pg_querylens executions, when the extension is read; used
+   * instead of activity samples when pg_stat_monitor is absent.
+   */
+  ringIndividuals?: (slow: SlowQueryRow[]) => IndividualQuery[];
 }
 
 /** Oldest major version QPM supports (as nri-postgresql). */
@@ -121,7 +126,8 @@ export async function collectQpm(deps: QpmDeps, snap: UnifiedMetrics, databases:
   };
   capabilityWarnings(ctx);
   deps.plans.beginCycle();
-  const needActivity = config.isRds || !caps.extensions.has("pg_stat_monitor") ||
+  const needActivity = config.isRds ||
+    (!caps.extensions.has("pg_stat_monitor") && !deps.ringIndividuals) ||
     !caps.extensions.has("pg_wait_sampling");
   const activityP: Promise<ActivitySamples | undefined> = needActivity && databases.length > 0
     ? guarded("qpm.activity_sampler", report, undefined, () =>
@@ -155,7 +161,7 @@ export async function collectQpm(deps: QpmDeps, snap: UnifiedMetrics, databases:
     );
     snap.blockingSessions = blocking;
     snap.slowQueries = slow;
-    snap.individualQueries = await individualQueries(ctx, slow, activity);
+    snap.individualQueries = await individualQueries(ctx, slow, activity, deps.ringIndividuals);
   }
   snap.executionPlans = await capturePlans(deps, snap.individualQueries, slow);
 }
@@ -164,6 +170,7 @@ async function individualQueries(
   ctx: QpmContext,
   slow: SlowQueryRow[],
   activity: ActivitySamples | undefined,
+  ring: QpmDeps["ringIndividuals"],
 ): Promise<IndividualQuery[]> {
   if (ctx.caps.extensions.has("pg_stat_monitor")) {
     return await guarded(
@@ -173,6 +180,7 @@ async function individualQueries(
       () => individualFromPgStatMonitor(ctx, slow),
     );
   }
+  if (ring) return ring(slow);
   return activity ? individualFromActivity(slow, activity, ctx) : [];
 }
 

@@ -1,0 +1,51 @@
+/**
+ * The pg_querylens event types of a snapshot as metric sets: `PostgresQueryExecutions` (one per
+ * execution the sampler kept) and `PostgresQueryPlanAggregates` (one per database, query id and
+ * plan id of the cycle), with the fields of `src/core/querylens_catalog.ts`.
+ *
+ * They are data nri-postgresql does not have, so they are always their own event types, published
+ * after the QPM (and extended) types on the same `pg-instance` entity, in compatibility mode or not;
+ * a type is published only when the snapshot holds it (absent when pg_querylens is not read).
+ *
+ * @module
+ */
+
+import { QUERYLENS_EVENT_TYPES } from "../core/querylens_catalog.ts";
+import type { UnifiedMetrics } from "../core/model.ts";
+import {
+  catalogMetricSet,
+  type DroppedValue,
+  type MetricSet,
+  type SdkAttributeOptions,
+} from "./metric_set.ts";
+
+/** The metric sets of one pg_querylens event type. */
+export interface QueryLensTypeSets {
+  /** `PostgresQueryExecutions` or `PostgresQueryPlanAggregates`. */
+  eventType: string;
+  /** One metric set per row, in row order. */
+  sets: MetricSet[];
+}
+
+/**
+ * The metric sets of the pg_querylens event types `snapshot` holds, in publish order (a type whose
+ * rows are absent from the snapshot is left out; an empty one is kept and publishes nothing).
+ */
+export function queryLensMetricSets(
+  snapshot: UnifiedMetrics,
+  sdk: SdkAttributeOptions = {},
+): { types: QueryLensTypeSets[]; dropped: DroppedValue[] } {
+  const dropped: DroppedValue[] = [];
+  const types: QueryLensTypeSets[] = [];
+  for (const spec of QUERYLENS_EVENT_TYPES) {
+    const rows = snapshot[spec.source] as unknown[] | undefined;
+    if (rows === undefined) continue;
+    const sets = rows.map((row) => {
+      const built = catalogMetricSet(spec, row, sdk);
+      dropped.push(...built.dropped);
+      return built.set;
+    });
+    types.push({ eventType: spec.eventType, sets });
+  }
+  return { types, dropped };
+}
