@@ -15,10 +15,11 @@
  *	 15  shmem_request_hook (RequestAddinShmemSpace only from there),
  *		 MarkGUCPrefixReserved(), temp block I/O times
  *	 16  the jumbling header moves to nodes/queryjumble.h
- *	 17  MyProcNumber, shared/local block I/O times split, the registered
- *		 background worker list becomes a dlist
+ *	 17  MyProcNumber, shared/local block I/O times split, the BufferPin
+ *		 wait class macro is spelled PG_WAIT_BUFFERPIN
  *	 18  ExecutorRun loses execute_once, PlannedStmt->planId,
- *		 PG_MODULE_MAGIC_EXT
+ *		 PG_MODULE_MAGIC_EXT, the registered background worker list
+ *		 becomes a dlist
  *
  *-------------------------------------------------------------------------
  */
@@ -75,6 +76,11 @@
 #include "utils/wait_event.h"
 #else
 #include "pgstat.h"
+#endif
+#if PG_VERSION_NUM >= 170000
+#define QL_PG_WAIT_BUFFERPIN PG_WAIT_BUFFERPIN
+#else
+#define QL_PG_WAIT_BUFFERPIN PG_WAIT_BUFFER_PIN
 #endif
 
 /* ExecutorRun: execute_once removed in 18 */
@@ -179,7 +185,7 @@ static inline int
 ql_registered_bgworkers(void)
 {
 	int			n = 0;
-#if PG_VERSION_NUM >= 170000
+#if PG_VERSION_NUM >= 180000
 	dlist_iter	iter;
 
 	dlist_foreach(iter, &BackgroundWorkerList)

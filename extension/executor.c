@@ -39,7 +39,10 @@
  * does the same for executions started inside the aborted subtransaction
  * (a PL/pgSQL EXCEPTION block).  Their counters are what is known without
  * touching the aborted QueryDesc: duration, buffer and WAL usage as the
- * difference of the backend's totals since the start, CPU and waits.
+ * difference of the backend's totals since the end of ExecutorStart (as
+ * the query-level instrumentation, which counts from ExecutorRun on), CPU
+ * and waits.  The same difference stands in for the instrumentation at
+ * ExecutorEnd when a module that allocated it left out buffer or WAL usage.
  *
  * Self-timing.  With pg_querylens.self_timing, each hook reads the clock
  * around its own code only (not around the chained or standard executor
@@ -94,7 +97,8 @@ typedef struct QlOpenExec
 	uint32		waits[QL_WAIT_CLASSES]; /* wait_counts at start */
 	uint8		nesting_level;
 	uint8		cmd_type;
-	BufferUsage buf_start;		/* backend totals at start, for ERROR records */
+	/* these two stay last: ExecutorStart copies the fields before them */
+	BufferUsage buf_start;		/* backend totals after ExecutorStart */
 	WalUsage	wal_start;
 } QlOpenExec;
 
@@ -391,21 +395,36 @@ ql_buffer_diff(BufferUsage *d, const BufferUsage *now, const BufferUsage *start)
 #endif
 }
 
+/* Buffer usage of an execution as the backend's totals since its start */
+static void
+ql_record_buffers_since(QlRecord *rec, const QlOpenExec *e)
+{
+	BufferUsage buf;
+
+	ql_buffer_diff(&buf, &pgBufferUsage, &e->buf_start);
+	ql_record_buffers(rec, &buf);
+}
+
+/* WAL usage of an execution as the backend's totals since its start */
+static void
+ql_record_wal_since(QlRecord *rec, const QlOpenExec *e)
+{
+	rec->wal_bytes = pgWalUsage.wal_bytes - e->wal_start.wal_bytes;
+	rec->wal_records = pgWalUsage.wal_records - e->wal_start.wal_records;
+	rec->wal_fpi = pgWalUsage.wal_fpi - e->wal_start.wal_fpi;
+}
+
 /* ERROR record of an execution ended by an abort */
 static void
 ql_write_error(const QlOpenExec *e, int64 now_ns)
 {
 	QlRecord	rec;
-	BufferUsage buf;
 
 	ql_record_init(&rec, e, QL_REC_ERROR, now_ns);
 	rec.flags |= QL_FLAG_ABORTED;
 	rec.sqlstate = (uint32) ql_error_sqlstate;
-	ql_buffer_diff(&buf, &pgBufferUsage, &e->buf_start);
-	ql_record_buffers(&rec, &buf);
-	rec.wal_bytes = pgWalUsage.wal_bytes - e->wal_start.wal_bytes;
-	rec.wal_records = pgWalUsage.wal_records - e->wal_start.wal_records;
-	rec.wal_fpi = pgWalUsage.wal_fpi - e->wal_start.wal_fpi;
+	ql_record_buffers_since(&rec, e);
+	ql_record_wal_since(&rec, e);
 	ql_record_cpu_and_waits(&rec, e);
 	ql_ring_write(&rec);
 }
@@ -422,6 +441,39 @@ ql_warn_overwrite(void)
 			 errhidestmt(true)));
 }
 
+/*
+ * The plan identity of the last plan EXPLAINed (without ANALYZE) in this
+ * backend, for pg_querylens_explain_planid(): a collector that captures
+ * plans with EXPLAIN links them to the planid of the records this way.
+ * EXPLAIN is off the hot path; executions never pass here.
+ */
+static uint64 ql_explained_planid = 0;
+static bool ql_explained_valid = false;
+
+static void
+ql_note_explained_plan(PlannedStmt *pstmt)
+{
+	bool		truncated;
+
+#ifdef QL_HAVE_CORE_PLANID
+	if (pstmt->planId != 0)
+		ql_explained_planid = (uint64) pstmt->planId;
+	else
+#endif
+		ql_explained_planid = ql_compute_planid(pstmt, ql_max_plan_nodes, &truncated);
+	ql_explained_valid = true;
+}
+
+/*
+ * The planid of the last plan EXPLAINed in this backend; false when none was.
+ */
+bool
+ql_last_explained_planid(uint64 *planid)
+{
+	*planid = ql_explained_planid;
+	return ql_explained_valid;
+}
+
 static void
 ql_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
@@ -434,6 +486,8 @@ ql_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	if (!ql_enabled || (eflags & EXEC_FLAG_EXPLAIN_ONLY) || IsParallelWorker() || !ql_ready())
 	{
+		if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) && !IsParallelWorker())
+			ql_note_explained_plan(queryDesc->plannedstmt);
 		if (prev_ExecutorStart)
 			prev_ExecutorStart(queryDesc, eflags);
 		else
@@ -463,8 +517,6 @@ ql_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		pending.flags |= QL_FLAG_CPU_VALID;
 		ql_cpu_now(&pending.cpu_user_us, &pending.cpu_sys_us);
 	}
-	pending.buf_start = pgBufferUsage;
-	pending.wal_start = pgWalUsage;
 	if (timed)
 		t_mark = ql_monotonic_ns();
 
@@ -481,7 +533,9 @@ ql_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		goto done;
 	}
 	e = &ql_open[ql_nopen++];
-	*e = pending;
+	memcpy(e, &pending, offsetof(QlOpenExec, buf_start));
+	e->buf_start = pgBufferUsage;
+	e->wal_start = pgWalUsage;
 	pstmt = queryDesc->plannedstmt;
 	e->qd = queryDesc;
 	e->queryid = (uint64) pstmt->queryId;
@@ -623,12 +677,20 @@ ql_ExecutorEnd(QueryDesc *queryDesc)
 		ql_record_init(&rec, e, QL_REC_QUERY, end_ns);
 		if (queryDesc->estate != NULL)
 			rec.rows = queryDesc->estate->es_processed;
+
+		/*
+		 * The query-level instrumentation, unless a module that allocated it
+		 * before us left out buffer or WAL usage: then the backend's totals
+		 * since the start.
+		 */
 		if (instr != NULL && instr->need_bufusage)
 			ql_record_buffers(&rec, &instr->bufusage);
 		else
-			rec.flags &= ~QL_FLAG_IO_TIMING;
+			ql_record_buffers_since(&rec, e);
 		if (instr != NULL && instr->need_walusage)
 			ql_record_wal(&rec, &instr->walusage);
+		else
+			ql_record_wal_since(&rec, e);
 		ql_record_cpu_and_waits(&rec, e);
 		ql_ring_write(&rec);
 		ql_remove_open(i);

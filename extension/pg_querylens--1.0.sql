@@ -157,7 +157,16 @@ LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION pg_querylens_self_timing_reset() IS
 'zeroes this backend''s pg_querylens self-timing totals';
 
+CREATE FUNCTION pg_querylens_explain_planid()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pg_querylens_explain_planid'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION pg_querylens_explain_planid() IS
+'planid of the last plan EXPLAINed in this session, as pg_querylens records carry it (NULL before the first EXPLAIN)';
+
 REVOKE ALL ON FUNCTION pg_querylens_info() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_querylens_explain_planid() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_querylens_rings() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_querylens_read(int, text, bool) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_querylens_consumers() FROM PUBLIC;
@@ -167,10 +176,9 @@ REVOKE ALL ON FUNCTION pg_querylens_self_timing() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_querylens_self_timing_reset() FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION pg_querylens_info() TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION pg_querylens_explain_planid() TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pg_querylens_rings() TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pg_querylens_read(int, text, bool) TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pg_querylens_consumers() TO pg_read_all_stats;
-GRANT EXECUTE ON FUNCTION pg_querylens_reset_counters() TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pg_querylens_wait_event_name(int) TO pg_read_all_stats;
 GRANT EXECUTE ON FUNCTION pg_querylens_self_timing() TO pg_read_all_stats;
-GRANT EXECUTE ON FUNCTION pg_querylens_self_timing_reset() TO pg_read_all_stats;

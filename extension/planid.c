@@ -3,20 +3,20 @@
  * planid.c
  *		A 64-bit id of a plan's shape.
  *
- * Two executions get the same planid when EXPLAIN (COSTS OFF) would show
- * them the same way: the walk hashes, for every node of the plan tree, its
+ * Two executions get the same planid when their plans have the same shape
+ * (what EXPLAIN (COSTS OFF) shows, less quals, sort keys and output
+ * lists, which are not hashed): the walk hashes, for every node of the plan tree, its
  * node tag, its parallel_aware flag, the number of its init plans, and what
  * identifies it for the reader of a plan: the scanned relation's OID (from
  * scanrelid through the range table) or, for function scans, the OIDs of
- * the functions, the index OID and scan direction of
- * index scans, the join type, the aggregate strategy and split, the set
- * operation and its strategy, the operation and target relation of
- * ModifyTable.  Children are visited in order (outer, inner, then the
- * member lists of Append, MergeAppend, BitmapAnd/Or, SubqueryScan and
- * CustomScan), with markers for absent children and list lengths, so the
- * same nodes in another arrangement give another id.  The subplans of the
- * statement (SubPlans and init plans referenced from expressions) follow
- * the main tree.
+ * the functions, the index OID and scan direction of index scans, the join
+ * type, the aggregate strategy and split, the set operation and its
+ * strategy, the operation and target relation of ModifyTable.  Children
+ * are visited in order (outer, inner, then the member lists of Append,
+ * MergeAppend, BitmapAnd/Or, SubqueryScan and CustomScan), with markers for
+ * absent children and list lengths, so the same nodes in another
+ * arrangement give another id.  The subplans of the statement (SubPlans
+ * and init plans referenced from expressions) follow the main tree.
  *
  * Costs, row estimates, constants and parameter values are never hashed,
  * so re-planning with other parameter values or costs keeps the id as long

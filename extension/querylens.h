@@ -84,6 +84,9 @@ ql_slot_at(uint32 ring, uint64 n)
 /* planid.c */
 extern uint64 ql_compute_planid(PlannedStmt *stmt, int max_nodes, bool *truncated);
 
+/* executor.c */
+extern bool ql_last_explained_planid(uint64 *planid);
+
 /* sampler.c */
 extern bool ql_sampler_registered;
 extern void ql_register_sampler(void);

@@ -8,17 +8,18 @@
  * an object of the same name left behind by a postmaster that was killed is
  * unlinked first (one that belongs to another running server is left alone
  * and this server records nothing), then a new one is created exclusively,
- * sized, given its storage
- * (posix_fallocate, so that a full /dev/shm fails here and not later with
- * SIGBUS in a backend), given the mode of pg_querylens.segment_mode and
- * mapped.  Children inherit the mapping through fork.  When the postmaster
- * reinitializes shared memory after a backend crash, shmem_startup_hook
- * runs again: the mapping is kept, the state goes to INITIALIZING, every
- * ring header, process slot and record slot is zeroed, the generation is
- * incremented and the state returns to READY.  Only real shutdown unlinks
- * the object and removes the discovery file, from an on_proc_exit callback
- * registered in the postmaster (on_shmem_exit callbacks also run at a crash
- * reset, so they must not be used for that).
+ * sized, given its storage (posix_fallocate, so that a full /dev/shm fails
+ * here and not later with SIGBUS in a backend), given the mode of
+ * pg_querylens.segment_mode and mapped.  Children inherit the mapping
+ * through fork.  When the postmaster reinitializes shared memory after a
+ * backend crash, shmem_startup_hook runs again: the mapping is kept, the
+ * state goes to INITIALIZING, every ring header, process slot and record
+ * slot is zeroed, the generation is incremented and the state returns to
+ * READY.  Only real shutdown unlinks the object and removes the discovery
+ * file, from an on_proc_exit callback registered in the postmaster
+ * (on_shmem_exit callbacks also run at a crash reset, so they must not be
+ * used for that; children drop the postmaster's on_proc_exit callbacks
+ * when they start).
  *
  * Producer.  Ring i belongs to the process with proc number i; it has one
  * writer at a time, so a write is plain stores ordered by write barriers

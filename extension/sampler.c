@@ -73,7 +73,7 @@ ql_wait_class(uint32 wait_event_info)
 			return QL_WAIT_LWLOCK;
 		case PG_WAIT_LOCK:
 			return QL_WAIT_LOCK;
-		case PG_WAIT_BUFFER_PIN:
+		case QL_PG_WAIT_BUFFERPIN:
 			return QL_WAIT_BUFFERPIN;
 		case PG_WAIT_IO:
 			return QL_WAIT_IO;

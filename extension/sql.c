@@ -32,6 +32,7 @@
 #include "querylens.h"
 
 PG_FUNCTION_INFO_V1(pg_querylens_info);
+PG_FUNCTION_INFO_V1(pg_querylens_explain_planid);
 PG_FUNCTION_INFO_V1(pg_querylens_rings);
 PG_FUNCTION_INFO_V1(pg_querylens_read);
 PG_FUNCTION_INFO_V1(pg_querylens_consumers);
@@ -292,6 +293,13 @@ ql_record_row(const QlRecord *rec, uint32 ring, Datum *values, bool *nulls)
 	Assert(i == QL_READ_COLS);
 }
 
+/*
+ * Most records one pg_querylens_read() call returns: the batch is copied out
+ * of the rings into memory first (256 bytes each), so this bounds what one
+ * call can allocate (25 MB).
+ */
+#define QL_READ_MAX_ROWS	100000
+
 /* pg_querylens_read(max_rows, consumer, consume): records in ring order */
 Datum
 pg_querylens_read(PG_FUNCTION_ARGS)
@@ -303,10 +311,11 @@ pg_querylens_read(PG_FUNCTION_ARGS)
 	Tuplestorestate *store;
 	QlBatch		batch;
 
-	if (max_rows < 0)
+	if (max_rows < 0 || max_rows > QL_READ_MAX_ROWS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_rows must not be negative, got %d", max_rows)));
+				 errmsg("max_rows must be between 0 and %d, got %d",
+						QL_READ_MAX_ROWS, max_rows)));
 	if (consumer[0] == '\0' || strlen(consumer) >= NAMEDATALEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -420,4 +429,18 @@ pg_querylens_self_timing_reset(PG_FUNCTION_ARGS)
 {
 	ql_self_timing_reset();
 	PG_RETURN_VOID();
+}
+
+/*
+ * pg_querylens_explain_planid(): the planid of the last plan EXPLAINed in this
+ * session, computed as for the records; NULL before the first EXPLAIN.
+ */
+Datum
+pg_querylens_explain_planid(PG_FUNCTION_ARGS)
+{
+	uint64		planid;
+
+	if (!ql_last_explained_planid(&planid))
+		PG_RETURN_NULL();
+	PG_RETURN_INT64((int64) planid);
 }

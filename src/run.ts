@@ -12,6 +12,7 @@
 
 import type { Config } from "./config/types.ts";
 import type { IssueReporter, Logger } from "./core/log.ts";
+import { queryLensSummary } from "./collectors/querylens/summary.ts";
 import { Collector, type CollectorOptions } from "./collectors/cycle.ts";
 import { initSqlParser } from "./query_engine/sql_text.ts";
 import { writeNri } from "./nri_adapter/output.ts";
@@ -78,6 +79,7 @@ export async function runCollector(
       await Promise.all(outputs);
       if (config.intervalSeconds === undefined && rates !== undefined) await saveRates(rates, logger);
       logger.log("debug", `cycle took ${Math.round(durationMs)} ms`);
+      if (snap.queryLensStats) logger.log("debug", queryLensSummary(snap.queryLensStats));
       if (config.intervalSeconds === undefined) break;
       const wait = Math.max(0, config.intervalSeconds * 1000 - (performance.now() - started));
       await sleep(wait, stop.signal);

@@ -59,6 +59,8 @@ Deno.test("collector reads pg_querylens: executions, plan aggregates, individual
   assert.equal(first.code, 0, first.stderr);
 
   await t.step("NRI output validates, with both pg_querylens event types", () => {
+    // Read from shared memory (under the collector permission set), not over SQL.
+    assert.doesNotMatch(first.stderr, /cannot read the pg_querylens rings/);
     assertValidDocuments(first.stdout);
     assert.ok(sets(first.stdout, "PostgresQueryExecutions").length > 0, first.stderr);
     assert.ok(sets(first.stdout, "PostgresQueryPlanAggregates").length > 0, first.stderr);
@@ -108,8 +110,10 @@ Deno.test("collector reads pg_querylens: executions, plan aggregates, individual
 
   await t.step("a second one-shot run resumes: the same executions are not exported twice", async () => {
     await app.unsafe(SLOW_SQL, [4000]);
-    const second = await runCollectorProcess([], base);
+    const second = await runCollectorProcess(["-verbose"], base);
     assert.equal(second.code, 0, second.stderr);
+    // -verbose says where the records came from and what the sampler did with them.
+    assert.match(second.stderr, /querylens: ffi; \d+ records read, 0 lost; kept [^;]*slow 1/);
     const slow = sets(second.stdout, "PostgresQueryExecutions").filter((e) => e.query_id === slowQueryId);
     assert.equal(slow.length, 1);
     const before = new Set(

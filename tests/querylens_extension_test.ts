@@ -278,6 +278,22 @@ Deno.test("pg_querylens records executions with core's ids, nesting, errors and 
     assert.equal(costly.planId, literal.planId, "other costs, same shape, same plan id");
     assert.match(shapeBefore, /items_x_idx/);
 
+    // EXPLAIN (never executing) gives the same identity as the records: a plan has one id.
+    const fresh = cluster.sql();
+    assert.equal((await fresh`SELECT pg_querylens_explain_planid() AS p`)[0].p, null, "no EXPLAIN yet");
+    await w.unsafe(`EXPLAIN ${stmt(9)}`);
+    const [{ p: explained }] = await w`SELECT pg_querylens_explain_planid()::text AS p`;
+    assert.equal(BigInt(explained), literal.planId, "EXPLAIN of a literal: the literal's plan id");
+    await w.unsafe("PREPARE ql_generic(int) AS SELECT id FROM items WHERE x = $1");
+    await w`SET plan_cache_mode = force_generic_plan`;
+    await w.unsafe("EXPLAIN EXECUTE ql_generic(NULL)");
+    await w`RESET plan_cache_mode`;
+    await w.unsafe("DEALLOCATE ql_generic");
+    const [{ p: explainedGeneric }] = await w`SELECT pg_querylens_explain_planid()::text AS p`;
+    assert.equal(BigInt(explainedGeneric), generic[0].planId, "EXPLAIN EXECUTE of the generic plan");
+    // Only the two SELECTs of pg_querylens_explain_planid() executed: EXPLAIN without ANALYZE is no execution.
+    assert.deepEqual((await readW()).map((r) => r.rows), [1, 1]);
+
     await w`SELECT id FROM items WHERE id = ${5}`;
     const pkey = only(await readW(), "primary-key lookup");
     assert.notEqual(pkey.planId, literal.planId, "another index, another plan id");
@@ -324,7 +340,7 @@ Deno.test("pg_querylens records executions with core's ids, nesting, errors and 
     assert.equal(reset[0].n, 0);
   });
 
-  await t.step("EXECUTE is granted to pg_read_all_stats only", async () => {
+  await t.step("EXECUTE is granted to pg_read_all_stats only, resets stay the superuser's", async () => {
     await cluster.createRole("reader", "reader-secret", { grants: ["pg_read_all_stats"] });
     await cluster.createRole("nobody", "nobody-secret");
     const reader = roleClient(cluster, "reader", "reader-secret");
@@ -335,6 +351,9 @@ Deno.test("pg_querylens records executions with core's ids, nesting, errors and 
       await reader`SELECT * FROM pg_querylens_info()`;
       await assert.rejects(nobody`SELECT * FROM pg_querylens_info()`, /permission denied/);
       await assert.rejects(nobody`SELECT * FROM pg_querylens_read()`, /permission denied/);
+      // Resets are the superuser's: a monitoring role reads, it does not reset.
+      await assert.rejects(reader`SELECT pg_querylens_reset_counters()`, /permission denied/);
+      await assert.rejects(reader`SELECT pg_querylens_self_timing_reset()`, /permission denied/);
     } finally {
       await reader.end();
       await nobody.end();
@@ -342,7 +361,11 @@ Deno.test("pg_querylens records executions with core's ids, nesting, errors and 
   });
 
   await t.step("bad arguments and the consumer limit are reported", async () => {
-    await assert.rejects(o`SELECT * FROM pg_querylens_read(-1)`, /max_rows must not be negative/);
+    await assert.rejects(
+      o`SELECT * FROM pg_querylens_read(-1)`,
+      /max_rows must be between 0 and 100000, got -1/,
+    );
+    await assert.rejects(o`SELECT * FROM pg_querylens_read(100001)`, /max_rows must be between 0 and 100000/);
     await assert.rejects(o`SELECT * FROM pg_querylens_read(10, '')`, /consumer name must have 1 to 63 bytes/);
     for (let i = 0; i < 13; i++) await o.unsafe(`SELECT count(*) FROM pg_querylens_read(0, 'c${i}')`);
     await assert.rejects(o`SELECT * FROM pg_querylens_read(0, 'one-too-many')`, /no room for consumer/);
