@@ -10,6 +10,7 @@
  * @module
  */
 
+import { QL_FLAGS, WAIT_CLASSES } from "../../src/extensions/querylens_record.ts";
 import type postgres from "postgres";
 import { join } from "node:path";
 import { type Cluster, serverUser, startCluster } from "./cluster.ts";
@@ -19,16 +20,7 @@ import { debianServer, type ServerInstall } from "./servers.ts";
 export const QUERYLENS = "pg_querylens";
 
 /** Bits of a record's `flags` (QL_FLAG_* of extension/pg_querylens_layout.h). */
-export const QL_FLAG = {
-  TOPLEVEL: 0x0001,
-  QUERYID: 0x0002,
-  CPU_VALID: 0x0004,
-  IO_TIMING: 0x0008,
-  WAITS: 0x0010,
-  PLANID_CORE: 0x0020,
-  PLAN_TRUNCATED: 0x0040,
-  ABORTED: 0x0080,
-} as const;
+export const QL_FLAG = QL_FLAGS;
 
 /** Bits of the header's `capabilities` (QL_CAP_*). */
 export const QL_CAP = {
@@ -39,17 +31,11 @@ export const QL_CAP = {
   ERRORS: 0x0010,
 } as const;
 
-/** Index of each wait class in `waitSamples` (QL_WAIT_*). */
-export const WAIT_CLASS = {
-  CPU: 0,
-  LWLock: 1,
-  Lock: 2,
-  BufferPin: 3,
-  IO: 4,
-  IPC: 5,
-  Timeout: 6,
-  Other: 7,
-} as const;
+/** Index of each wait class in `waitSamples` (QL_WAIT_*), by the names of {@link WAIT_CLASSES}. */
+export const WAIT_CLASS = Object.fromEntries(WAIT_CLASSES.map((name, i) => [name, i])) as Record<
+  (typeof WAIT_CLASSES)[number],
+  number
+>;
 
 /** One row of `pg_querylens_read`, decoded. */
 export interface QueryLensRow {
