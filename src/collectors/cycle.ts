@@ -15,12 +15,16 @@ import { ConnectionManager, PGBOUNCER_CONSOLE, type Session } from "../query_eng
 import { resolveDatabases } from "./databases.ts";
 import { collectBase, publishes } from "./base/mod.ts";
 import { collectPgBouncerSamples } from "./pgbouncer/collect.ts";
-import { collectQpm } from "./qpm/mod.ts";
-import { PlanCapture } from "./qpm/plan_capture.ts";
+import { collectQpm, MIN_QPM_MAJOR } from "./qpm/mod.ts";
+import { PlanCapture } from "./plan_capture/capture.ts";
+import { PlanTracker } from "./plan_capture/mod.ts";
 import { StatementTextCache } from "./qpm/statement_texts.ts";
 import type { CustomQueryDef } from "./custom/config_file.ts";
 import { readStatsResets } from "./stats_reset.ts";
 import { QueryLensCollector } from "./querylens/collect.ts";
+import { AshCollector } from "./ash/collect.ts";
+import { OsCollector } from "./os/collect.ts";
+import { EbpfTier } from "./os/ebpf.ts";
 
 /** PgBouncer's admin console database. */
 const PGBOUNCER_DATABASE = "pgbouncer";
@@ -39,8 +43,12 @@ export class Collector {
   readonly #caps = new CapabilityCache();
   readonly #texts = new StatementTextCache();
   readonly #plans: PlanCapture;
+  readonly #planTracker: PlanTracker;
   readonly #customQueries: readonly CustomQueryDef[];
   readonly #querylens: QueryLensCollector;
+  readonly #ash: AshCollector;
+  readonly #os: OsCollector;
+  readonly #ebpf: EbpfTier;
 
   /**
    * @param config validated configuration
@@ -53,7 +61,11 @@ export class Collector {
     this.#issues = issues;
     this.#connections = new ConnectionManager(config, { report: (i) => issues.report(i) });
     this.#plans = new PlanCapture(this.#connections, this.#caps, config.explain);
+    this.#planTracker = new PlanTracker({ config, plans: this.#plans, texts: this.#texts });
     this.#querylens = new QueryLensCollector(config, config.intervalSeconds !== undefined);
+    this.#ash = new AshCollector(config, this.#connections, config.intervalSeconds !== undefined);
+    this.#os = new OsCollector(config, this.#connections, config.intervalSeconds !== undefined);
+    this.#ebpf = new EbpfTier(config, config.intervalSeconds !== undefined);
   }
 
   /** Runs one cycle. Connection failures are reported in the snapshot's issues, never thrown. */
@@ -107,6 +119,10 @@ export class Collector {
    */
   async #collectPostgres(snap: UnifiedMetrics, report: (issue: CollectionIssue) => void): Promise<void> {
     const cfg = this.#config;
+    // Active session history samples on its own session while the rest of the cycle runs.
+    let ash: Promise<void> | undefined;
+    // OS metrics of the server's processes are read while the rest of the cycle runs.
+    let os: Promise<void> | undefined;
     try {
       const sql = this.#connections.sql(cfg.database);
       const { caps } = await this.#caps.get(cfg.database, sql);
@@ -115,6 +131,9 @@ export class Collector {
       snap.instance.serverVersion = caps.serverVersion;
       const selection = collectionDatabases(parseCollectionList(cfg.collectionList));
       const databases = await resolveDatabases(sql, selection, cfg.collectionIgnoreDatabaseList);
+      await this.#ebpf.attach({ sql, report });
+      ash = this.#ash.collect({ caps, databases, report }, snap);
+      os = this.#os.collect({ caps, databases, report }, snap);
       await collectBase({
         sql,
         caps,
@@ -126,6 +145,7 @@ export class Collector {
       }, snap);
       if (cfg.mode !== "nri") await this.#readStatsResets(snap, sql, caps.version.major, report);
       if (databases.length > 0) await this.#querylens.collect({ sql, caps, databases, report }, snap);
+      await this.#ebpf.collect({ sql, report }, snap);
       if (!cfg.enableQueryMonitoring) return;
       if (databases.length === 0) {
         report({
@@ -156,6 +176,9 @@ export class Collector {
         snap,
         databases,
       );
+      if (caps.version.major >= MIN_QPM_MAJOR) {
+        await this.#planTracker.collect({ sql, caps, databases, report }, snap);
+      }
     } catch (e) {
       const hint = cfg.database === PGBOUNCER_DATABASE
         ? " (if this is PgBouncer's admin console, set PGBOUNCER=true to collect PgBouncerSample from it)"
@@ -168,6 +191,9 @@ export class Collector {
           (e as Error).message
         }${hint}`,
       });
+    } finally {
+      await ash;
+      await os;
     }
   }
 
@@ -195,9 +221,15 @@ export class Collector {
     }
   }
 
-  /** Stops the pg_querylens feed and closes every session. */
+  /**
+   * Stops the pg_querylens feed and the active-session sampler, detaches the eBPF tier, and closes
+   * every session.
+   */
   async close(): Promise<void> {
     this.#querylens.close();
+    await this.#ash.close();
+    this.#os.close();
+    this.#ebpf.close();
     await this.#connections.close();
   }
 }

@@ -10,6 +10,8 @@
  */
 
 import type { Config, Mode, QueryLensMode, QueryLensSourceChoice, TemporalityPreference } from "./types.ts";
+import type { AshMode } from "./types.ts";
+import type { OsMetricsMode } from "./types.ts";
 import { parseQueryLensRules } from "./validate.ts";
 
 /** Default bound of each OTLP export queue: 16 MiB of encoded requests. */
@@ -81,6 +83,10 @@ export function defaultConfig(): Config {
       pollMs: 25,
       rules: [],
     },
+    ash: { mode: "auto", intervalMs: 1000, retentionSeconds: 3600, maxSamples: 1_000_000, oneshotSamples: 3 },
+    plans: { topQueries: 20, dictionaryMax: 5000, regressionRatio: 1.5, regressionMinExecutions: 5 },
+    os: { mode: "auto", oneshotIntervalMs: 200 },
+    ebpf: { enabled: false, thresholdMs: 10, sampleEvery: 1 },
   };
 }
 
@@ -127,6 +133,14 @@ export interface IntOption extends OptionBase {
   set: (config: Config, value: number) => void;
 }
 
+/** A decimal number (`1.5`, `2`, `2e0`). */
+export interface NumberOption extends OptionBase {
+  /** Discriminant. */
+  kind: "number";
+  /** Stores the value. */
+  set: (config: Config, value: number) => void;
+}
+
 /** A Go-style duration (`15s`, `1m30s`, `500ms`); a bare number counts in `unit`. */
 export interface DurationOption extends OptionBase {
   /** Discriminant. */
@@ -166,6 +180,7 @@ export type OptionSpec =
   | StringOption
   | BoolOption
   | IntOption
+  | NumberOption
   | DurationOption
   | ListOption
   | ChoiceOption
@@ -401,7 +416,118 @@ export const OPTIONS: readonly OptionSpec[] = [
   }),
   ...otelOptions(),
   ...queryLensOptions(),
+  ...ashOptions(),
+  ...planOptions(),
+  ...osOptions(),
+  ...ebpfOptions(),
 ];
+
+/**
+ * The eBPF tier options: flags `-ebpf` and `-ebpf_<key>`, variables `PGQUERYLENS_EBPF` and
+ * `PGQUERYLENS_EBPF_<KEY>`, keys of the `[ebpf]` table (`enabled` for `-ebpf`).
+ */
+function ebpfOptions(): OptionSpec[] {
+  const ebpf = (key: string, fileKey: string, help: string) => {
+    const name = key === "" ? "ebpf" : `ebpf_${key}`;
+    return { name, flag: true, env: `PGQUERYLENS_${name.toUpperCase()}`, file: `ebpf.${fileKey}`, help };
+  };
+  return [
+    {
+      kind: "bool",
+      ...ebpf(
+        "",
+        "enabled",
+        "Trace each query's OS delay with eBPF (needs root; every probe hit costs microseconds)",
+      ),
+      fileTypes: ["boolean"],
+      set: (c, v) => c.ebpf.enabled = v,
+    },
+    {
+      kind: "number",
+      ...ebpf("threshold_ms", "threshold_ms", "eBPF tier: export queries of at least this many milliseconds"),
+      fileTypes: ["float", "integer", "string"],
+      set: (c, v) => c.ebpf.thresholdMs = v,
+    },
+    {
+      kind: "int",
+      ...ebpf("sample_every", "sample_every", "eBPF tier: trace one query in this many (1: every query)"),
+      fileTypes: ["integer", "string"],
+      set: (c, v) => c.ebpf.sampleEvery = v,
+    },
+  ];
+}
+
+/**
+ * The OS metrics options: flags `-os_metrics` and `-os_<key>`, variables `PGQUERYLENS_OS_METRICS`
+ * and `PGQUERYLENS_OS_<KEY>`, keys of the `[os]` table (`enabled` for `-os_metrics`).
+ */
+function osOptions(): OptionSpec[] {
+  return [
+    {
+      kind: "choice",
+      name: "os_metrics",
+      flag: true,
+      env: "PGQUERYLENS_OS_METRICS",
+      file: "os.enabled",
+      fileTypes: ["string"],
+      help: "Measure the server's processes from /proc: auto (when the server runs on this host), on or off",
+      choices: ["auto", "on", "off"],
+      set: (c, v) => c.os.mode = v as OsMetricsMode,
+    },
+    {
+      kind: "int",
+      name: "os_oneshot_interval_ms",
+      flag: true,
+      env: "PGQUERYLENS_OS_ONESHOT_INTERVAL_MS",
+      file: "os.oneshot_interval_ms",
+      fileTypes: ["integer", "string"],
+      help: "Milliseconds between the two /proc readings of a one-shot run (50 to 10000)",
+      set: (c, v) => c.os.oneshotIntervalMs = v,
+    },
+  ];
+}
+
+/**
+ * The plan-tracking options: flags `-plan_<key>`, variables `PGQUERYLENS_PLAN_<KEY>`, keys of the
+ * `[plans]` table.
+ */
+function planOptions(): OptionSpec[] {
+  const plan = (key: string, help: string) => ({
+    name: `plan_${key}`,
+    flag: true,
+    env: `PGQUERYLENS_PLAN_${key.toUpperCase()}`,
+    file: `plans.${key}`,
+    help,
+  });
+  const whole = (key: string, help: string, set: IntOption["set"]): IntOption => ({
+    kind: "int",
+    ...plan(key, help),
+    fileTypes: ["integer", "string"],
+    set,
+  });
+  return [
+    whole(
+      "top_queries",
+      "Queries whose plans are tracked each cycle, the top ones by execution time (0: off)",
+      (c, v) => c.plans.topQueries = v,
+    ),
+    whole("dictionary_max", "Most plans kept in the plan dictionary", (c, v) => c.plans.dictionaryMax = v),
+    {
+      kind: "number",
+      ...plan(
+        "regression_ratio",
+        "A plan change is a regression at this ratio of mean durations, after/before (> 1)",
+      ),
+      fileTypes: ["float", "integer", "string"],
+      set: (c, v) => c.plans.regressionRatio = v,
+    },
+    whole(
+      "regression_min_executions",
+      "Executions of each plan needed before a plan change is judged (>= 1)",
+      (c, v) => c.plans.regressionMinExecutions = v,
+    ),
+  ];
+}
 
 /**
  * The pg_querylens options: flags `-querylens` and `-querylens_<key>`, variables
@@ -458,6 +584,44 @@ function queryLensOptions(): OptionSpec[] {
       help: "Sampling rules ([[querylens.rules]] tables: name, priority, rate, bypass_rate_limit, match)",
       set: (c, v) => c.querylens.rules = parseQueryLensRules(JSON.parse(v)),
     },
+  ];
+}
+
+/**
+ * The active session history options: flags `-ash` and `-ash_<key>`, variables `PGQUERYLENS_ASH` and
+ * `PGQUERYLENS_ASH_<KEY>`, keys of the `[ash]` table (`enabled` for `-ash`).
+ */
+function ashOptions(): OptionSpec[] {
+  const ash = (key: string, fileKey: string, help: string) => {
+    const name = key === "" ? "ash" : `ash_${key}`;
+    return { name, flag: true, env: `PGQUERYLENS_${name.toUpperCase()}`, file: `ash.${fileKey}`, help };
+  };
+  const whole = (key: string, help: string, set: IntOption["set"]): IntOption => ({
+    kind: "int",
+    ...ash(key, key, help),
+    fileTypes: ["integer", "string"],
+    set,
+  });
+  return [
+    {
+      kind: "choice",
+      ...ash("", "enabled", "Sample active sessions: auto (when query monitoring is on), on or off"),
+      fileTypes: ["string"],
+      choices: ["auto", "on", "off"],
+      set: (c, v) => c.ash.mode = v as AshMode,
+    },
+    whole("interval_ms", "Milliseconds between active session samples (>= 100)", (c, v) => {
+      c.ash.intervalMs = v;
+    }),
+    whole("retention_seconds", "Seconds of active session samples kept in memory", (c, v) => {
+      c.ash.retentionSeconds = v;
+    }),
+    whole("max_samples", "Most session-samples kept in memory (oldest samples dropped first)", (c, v) => {
+      c.ash.maxSamples = v;
+    }),
+    whole("oneshot_samples", "Active session samples a one-shot run takes, ash_interval_ms apart", (c, v) => {
+      c.ash.oneshotSamples = v;
+    }),
   ];
 }
 

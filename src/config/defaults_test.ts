@@ -193,6 +193,7 @@ Deno.test("each option sets exactly one config field, and no two options share o
         if (changedPaths(defaultConfig(), c).length === 0) o.set(c, false);
         break;
       case "int":
+      case "number":
       case "duration":
         o.set(c, 987654);
         break;
@@ -211,4 +212,31 @@ Deno.test("each option sets exactly one config field, and no two options share o
   // Every config field is reachable from some option (the password also from password_file).
   const allPaths = [...leafPaths(defaultConfig()), "intervalSeconds", "querylens.slowMs"];
   for (const path of allPaths) assert.ok(owners.has(path), `no option sets ${path}`);
+});
+
+Deno.test("active session history defaults: auto, 1 s samples kept an hour, 1,000,000 session-samples, 3 one-shot samples", () => {
+  assert.deepEqual(defaultConfig().ash, {
+    mode: "auto",
+    intervalMs: 1000,
+    retentionSeconds: 3600,
+    maxSamples: 1_000_000,
+    oneshotSamples: 3,
+  });
+  assert.equal(findFlag("ash")?.file, "ash.enabled");
+  assert.equal(findFlag("ash_interval_ms")?.env, "PGQUERYLENS_ASH_INTERVAL_MS");
+});
+
+Deno.test("OS metrics defaults: auto, one-shot readings 200 ms apart; -os_metrics is os.enabled", () => {
+  assert.deepEqual(defaultConfig().os, { mode: "auto", oneshotIntervalMs: 200 });
+  assert.equal(findFlag("os_metrics")?.file, "os.enabled");
+  assert.equal(findFlag("os_metrics")?.env, "PGQUERYLENS_OS_METRICS");
+  assert.equal(findFlag("os_oneshot_interval_ms")?.env, "PGQUERYLENS_OS_ONESHOT_INTERVAL_MS");
+});
+
+Deno.test("eBPF tier defaults: off, 10 ms threshold, every query; -ebpf is ebpf.enabled", () => {
+  assert.deepEqual(defaultConfig().ebpf, { enabled: false, thresholdMs: 10, sampleEvery: 1 });
+  assert.equal(findFlag("ebpf")?.file, "ebpf.enabled");
+  assert.equal(findFlag("ebpf")?.env, "PGQUERYLENS_EBPF");
+  assert.equal(findFlag("ebpf_threshold_ms")?.env, "PGQUERYLENS_EBPF_THRESHOLD_MS");
+  assert.equal(findFlag("ebpf_sample_every")?.file, "ebpf.sample_every");
 });

@@ -85,3 +85,44 @@ Deno.test("the pg_querylens variables are PGQUERYLENS_QUERYLENS and PGQUERYLENS_
     querylens_poll_ms: "13",
   });
 });
+
+Deno.test("the active session history variables are PGQUERYLENS_ASH and PGQUERYLENS_ASH_<KEY>", () => {
+  const values = readEnv(
+    scopedEnv({
+      PGQUERYLENS_ASH: "off",
+      PGQUERYLENS_ASH_INTERVAL_MS: "200",
+      PGQUERYLENS_ASH_RETENTION_SECONDS: "60",
+      PGQUERYLENS_ASH_MAX_SAMPLES: "5000",
+      PGQUERYLENS_ASH_ONESHOT_SAMPLES: "2",
+    }).get,
+  );
+  assert.deepEqual(Object.fromEntries(values), {
+    ash: "off",
+    ash_interval_ms: "200",
+    ash_retention_seconds: "60",
+    ash_max_samples: "5000",
+    ash_oneshot_samples: "2",
+  });
+});
+
+Deno.test("the OS metrics variables are PGQUERYLENS_OS_METRICS and PGQUERYLENS_OS_ONESHOT_INTERVAL_MS", () => {
+  const values = readEnv(
+    scopedEnv({ PGQUERYLENS_OS_METRICS: "off", PGQUERYLENS_OS_ONESHOT_INTERVAL_MS: "500" }).get,
+  );
+  assert.deepEqual(Object.fromEntries(values), { os_metrics: "off", os_oneshot_interval_ms: "500" });
+});
+
+Deno.test("the eBPF tier variables are PGQUERYLENS_EBPF and PGQUERYLENS_EBPF_<KEY>", () => {
+  const values = readEnv(
+    scopedEnv({
+      PGQUERYLENS_EBPF: "true",
+      PGQUERYLENS_EBPF_THRESHOLD_MS: "0.5",
+      PGQUERYLENS_EBPF_SAMPLE_EVERY: "8",
+    }).get,
+  );
+  assert.deepEqual(Object.fromEntries(values), {
+    ebpf: "true",
+    ebpf_threshold_ms: "0.5",
+    ebpf_sample_every: "8",
+  });
+});

@@ -1,8 +1,8 @@
 /**
  * The TOML configuration file. Top-level keys are the flag names; the collector's session,
  * EXPLAIN, activity-sampling, OTLP and pg_querylens settings live in the tables `[session]`,
- * `[explain]`, `[activity_sampling]`, `[otel]` and `[querylens]` (with its array of tables
- * `[[querylens.rules]]`). Unknown keys and wrong types are errors.
+ * `[explain]`, `[activity_sampling]`, `[otel]`, `[querylens]` (with its array of tables
+ * `[[querylens.rules]]`), `[ash]`, `[plans]`, `[os]` and `[ebpf]`. Unknown keys and wrong types are errors.
  *
  * Values are normalized to the text a flag would carry (`5432`, `true`, a JSON array), so
  * every source goes through the same parsing afterwards. Inside arrays and tables, an integer

@@ -193,3 +193,16 @@ Deno.test("a table key given a plain value says where the option goes", () => {
   );
   assertConfigError(() => parse("[querylens]\nrate = 1"), 'unknown key "querylens.rate"');
 });
+
+Deno.test("the [plans] table: the ratio accepts a float, an integer or a string", () => {
+  assert.deepEqual(parse("[plans]\nregression_ratio = 1.5\ntop_queries = 4"), {
+    plan_regression_ratio: "1.5",
+    plan_top_queries: "4",
+  });
+  assert.deepEqual(parse("[plans]\nregression_ratio = 2"), { plan_regression_ratio: "2" });
+  assert.deepEqual(parse('[plans]\nregression_ratio = "3.5"'), { plan_regression_ratio: "3.5" });
+  assertConfigError(
+    () => parse("[plans]\ndictionary_max = 1.5"),
+    'key "plans.dictionary_max" must be integer or string, got float',
+  );
+});

@@ -150,6 +150,12 @@ function apply(config: Config, spec: OptionSpec, won: Winner): void {
       if (!/^[+-]?\d+$/.test(raw)) throw bad(`"${raw}" is not an integer`);
       spec.set(config, Number(raw));
       return;
+    case "number": {
+      const text = raw.trim();
+      if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) throw bad(`"${raw}" is not a number`);
+      spec.set(config, Number(text));
+      return;
+    }
     case "duration": {
       const value = parseDuration(raw, spec.unit);
       if (value === undefined) {

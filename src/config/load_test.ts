@@ -165,6 +165,10 @@ Deno.test("the full example file loads into the configuration it describes", () 
         },
       ],
     },
+    ash: { mode: "on", intervalMs: 250, retentionSeconds: 900, maxSamples: 200000, oneshotSamples: 5 },
+    plans: { topQueries: 12, dictionaryMax: 800, regressionRatio: 2.25, regressionMinExecutions: 9 },
+    os: { mode: "on", oneshotIntervalMs: 350 },
+    ebpf: { enabled: true, thresholdMs: 2.5, sampleEvery: 4 },
   });
 });
 
@@ -387,5 +391,41 @@ Deno.test("pg_querylens settings from flags, environment and file; rules only fr
   assertConfigError(
     () => load([...CREDS, "-config=r.toml"], {}, { "r.toml": badRule }),
     'querylens.rules: rule 1 ("hot"): rate must be a number from 0 to 1, got 2',
+  );
+});
+
+Deno.test("plan settings from flags, environment and file; the ratio is a decimal number", () => {
+  const file = "[plans]\ntop_queries = 7\nregression_ratio = 3\n";
+  const { config } = load(
+    [...CREDS, "-plan_regression_ratio=1.75", "-config=p.toml"],
+    { PGQUERYLENS_PLAN_DICTIONARY_MAX: "90", PGQUERYLENS_PLAN_REGRESSION_MIN_EXECUTIONS: "2" },
+    { "p.toml": file },
+  );
+  assert.deepEqual(config.plans, {
+    topQueries: 7,
+    dictionaryMax: 90,
+    regressionRatio: 1.75,
+    regressionMinExecutions: 2,
+  });
+  assert.equal(load([...CREDS, "-plan_regression_ratio", "2e0"]).config.plans.regressionRatio, 2);
+  assert.equal(load(CREDS, { PGQUERYLENS_PLAN_REGRESSION_RATIO: " .5e1 " }).config.plans.regressionRatio, 5);
+  assertConfigError(
+    () => load([...CREDS, "-plan_regression_ratio=fast"]),
+    "plan_regression_ratio (flag -plan_regression_ratio)",
+    '"fast" is not a number',
+  );
+  assertConfigError(
+    () => load(CREDS, { PGQUERYLENS_PLAN_REGRESSION_RATIO: "1" }),
+    "plan_regression_ratio (environment variable PGQUERYLENS_PLAN_REGRESSION_RATIO)",
+    "must be a number > 1, got 1",
+  );
+  assertConfigError(
+    () => load([...CREDS, "-config=q.toml"], {}, { "q.toml": '[plans]\nregression_ratio = "x1.5"\n' }),
+    'plan_regression_ratio (key "plans.regression_ratio" in config file q.toml)',
+    '"x1.5" is not a number',
+  );
+  assertConfigError(
+    () => load([...CREDS, "-config=q.toml"], {}, { "q.toml": "[plans]\ntop = 3\n" }),
+    'unknown key "plans.top"',
   );
 });

@@ -106,6 +106,64 @@ export interface Config {
   otel: OtelConfig;
   /** pg_querylens: reading per-execution records and sampling what is exported. */
   querylens: QueryLensConfig;
+  /** Active session history: sampling pg_stat_activity continuously. */
+  ash: AshConfig;
+  /** Plan tracking: plan dictionary, plan changes and regressions (`[plans]` table). */
+  plans: PlansConfig;
+  /** OS metrics of the server's processes, read from `/proc` (`[os]` table). */
+  os: OsConfig;
+  /** eBPF tier: per-query OS delay from kernel probes (`[ebpf]` table). */
+  ebpf: EbpfConfig;
+}
+
+/** Plan tracking settings (`[plans]` table, `-plan_*` flags, `PGQUERYLENS_PLAN_*` variables). */
+export interface PlansConfig {
+  /** Queries whose plans are tracked each cycle (the top ones by execution time this cycle); 0: off. */
+  topQueries: number;
+  /** Most plans the dictionary keeps (least recently seen ones are dropped). */
+  dictionaryMax: number;
+  /** A plan change is a regression when the mean duration after it is at least this times the one before. */
+  regressionRatio: number;
+  /** Executions of the new plan (and of the previous one) needed before a change is judged (>= 1). */
+  regressionMinExecutions: number;
+}
+
+/** Whether OS metrics are read: `auto` (with query monitoring, when the server runs on this host), `on` or `off`. */
+export type OsMetricsMode = "auto" | "on" | "off";
+
+/** OS metrics settings (`[os]` table, `-os_*` flags, `PGQUERYLENS_OS_*` variables). */
+export interface OsConfig {
+  /** Whether the server's processes are measured from `/proc`. */
+  mode: OsMetricsMode;
+  /** Milliseconds between the two readings of a one-shot run (daemon mode reads once per cycle). */
+  oneshotIntervalMs: number;
+}
+
+/** eBPF tier settings (`[ebpf]` table, `-ebpf*` flags, `PGQUERYLENS_EBPF*` variables). */
+export interface EbpfConfig {
+  /** Whether the tier runs (off by default: every probe hit traps into the kernel). */
+  enabled: boolean;
+  /** Queries shorter than this many milliseconds are counted, not exported (>= 0). */
+  thresholdMs: number;
+  /** Trace one query in this many (1: every query). */
+  sampleEvery: number;
+}
+
+/** Whether active session history is sampled: `auto` (when query monitoring is on), `on` or `off`. */
+export type AshMode = "auto" | "on" | "off";
+
+/** Active session history settings (`[ash]` table, `-ash*` flags, `PGQUERYLENS_ASH*` variables). */
+export interface AshConfig {
+  /** Whether sessions are sampled. */
+  mode: AshMode;
+  /** Milliseconds between samples (at least 100). */
+  intervalMs: number;
+  /** How long samples are kept in memory, in seconds (the ring holds this many seconds of samples). */
+  retentionSeconds: number;
+  /** Most session-samples (one session in one sample) kept in memory; the oldest samples go first. */
+  maxSamples: number;
+  /** Samples a one-shot run takes, `intervalMs` apart, while its cycle runs. */
+  oneshotSamples: number;
 }
 
 /** Whether pg_querylens records are read: `auto` when the extension is found, `on` (required), `off`. */

@@ -6,8 +6,12 @@
  */
 
 import {
+  type AshConfig,
   type Config,
   ConfigError,
+  type EbpfConfig,
+  type OsConfig,
+  type PlansConfig,
   type QueryLensCmdType,
   type QueryLensConfig,
   type QueryLensRule,
@@ -195,8 +199,67 @@ export function validateConfig(
   positiveMs(c.activitySampling.intervalMs, "activity_sampling.interval_ms", fail);
   wholeAtLeast(c.activitySampling.samples, 1, "activity_sampling.samples", fail);
   checkQueryLens(c.querylens, fail);
+  checkPlans(c.plans, fail);
+  checkAsh(c.ash, fail);
+  checkOs(c.os, fail);
+  checkEbpf(c.ebpf, fail);
 
   return { config: c, warnings };
+}
+
+/** Largest `ebpf_threshold_ms` (one hour): the threshold is a latency, not a schedule. */
+export const MAX_EBPF_THRESHOLD_MS = 3_600_000;
+
+function checkEbpf(e: EbpfConfig, fail: Fail): void {
+  if (typeof e.enabled !== "boolean") fail("ebpf", `must be true or false, got ${JSON.stringify(e.enabled)}`);
+  if (!(Number.isFinite(e.thresholdMs) && e.thresholdMs >= 0 && e.thresholdMs <= MAX_EBPF_THRESHOLD_MS)) {
+    fail(
+      "ebpf_threshold_ms",
+      `must be a number of milliseconds from 0 to ${MAX_EBPF_THRESHOLD_MS}, got ${e.thresholdMs}`,
+    );
+  }
+  if (!(Number.isInteger(e.sampleEvery) && e.sampleEvery >= 1 && e.sampleEvery <= 0xffffffff)) {
+    fail("ebpf_sample_every", `must be an integer from 1 to ${0xffffffff}, got ${e.sampleEvery}`);
+  }
+}
+
+/** Bounds of `os_oneshot_interval_ms`: shorter intervals measure little, longer ones delay a run. */
+export const OS_ONESHOT_INTERVAL_BOUNDS_MS = { min: 50, max: 10_000 } as const;
+
+function checkOs(o: OsConfig, fail: Fail): void {
+  if (!["auto", "on", "off"].includes(o.mode)) fail("os_metrics", `must be auto, on or off, got "${o.mode}"`);
+  const { min, max } = OS_ONESHOT_INTERVAL_BOUNDS_MS;
+  if (!(Number.isInteger(o.oneshotIntervalMs) && o.oneshotIntervalMs >= min && o.oneshotIntervalMs <= max)) {
+    fail(
+      "os_oneshot_interval_ms",
+      `must be a whole number of milliseconds from ${min} to ${max}, got ${o.oneshotIntervalMs}`,
+    );
+  }
+}
+
+/** Least `ash_interval_ms`: sampling pg_stat_activity more often costs more than it tells. */
+export const MIN_ASH_INTERVAL_MS = 100;
+
+function checkAsh(a: AshConfig, fail: Fail): void {
+  if (!["auto", "on", "off"].includes(a.mode)) fail("ash", `must be auto, on or off, got "${a.mode}"`);
+  if (!(Number.isInteger(a.intervalMs) && a.intervalMs >= MIN_ASH_INTERVAL_MS)) {
+    fail(
+      "ash_interval_ms",
+      `must be a whole number of milliseconds >= ${MIN_ASH_INTERVAL_MS}, got ${a.intervalMs}`,
+    );
+  }
+  wholeAtLeast(a.retentionSeconds, 1, "ash_retention_seconds", fail);
+  wholeAtLeast(a.maxSamples, 1, "ash_max_samples", fail);
+  wholeAtLeast(a.oneshotSamples, 1, "ash_oneshot_samples", fail);
+}
+
+function checkPlans(p: PlansConfig, fail: Fail): void {
+  wholeAtLeast(p.topQueries, 0, "plan_top_queries", fail);
+  wholeAtLeast(p.dictionaryMax, 1, "plan_dictionary_max", fail);
+  if (!(Number.isFinite(p.regressionRatio) && p.regressionRatio > 1)) {
+    fail("plan_regression_ratio", `must be a number > 1, got ${p.regressionRatio}`);
+  }
+  wholeAtLeast(p.regressionMinExecutions, 1, "plan_regression_min_executions", fail);
 }
 
 /** Least `querylens_poll_ms`. */

@@ -360,3 +360,111 @@ Deno.test("querylens rules: validateConfig checks typed rules too, naming where 
     'querylens.rules (config file q.toml): rule 1 ("hot"): rate must be a number from 0 to 1, got 2',
   );
 });
+
+Deno.test("ash: settings out of range name their key and value; the least interval is accepted", () => {
+  const withAsh = (over: Partial<Config["ash"]>): Config => {
+    const c = valid();
+    return { ...c, ash: { ...c.ash, ...over } };
+  };
+  const cases: [Partial<Config["ash"]>, string, string][] = [
+    [{ intervalMs: 99 }, "ash_interval_ms", "must be a whole number of milliseconds >= 100, got 99"],
+    [{ intervalMs: 250.5 }, "ash_interval_ms", "got 250.5"],
+    [{ retentionSeconds: 0 }, "ash_retention_seconds", "must be an integer >= 1, got 0"],
+    [{ maxSamples: 0 }, "ash_max_samples", "got 0"],
+    [{ oneshotSamples: 0 }, "ash_oneshot_samples", "got 0"],
+    [{ mode: "always" as "on" }, "ash", 'must be auto, on or off, got "always"'],
+  ];
+  for (const [over, key, text] of cases) {
+    assertConfigError(() => validateConfig(withAsh(over)), key, `${key}: `, text);
+  }
+  const ok = validateConfig(withAsh({ intervalMs: 100, maxSamples: 1, oneshotSamples: 1 })).config.ash;
+  assert.deepEqual(ok, {
+    mode: "auto",
+    intervalMs: 100,
+    retentionSeconds: 3600,
+    maxSamples: 1,
+    oneshotSamples: 1,
+  });
+});
+
+Deno.test("plans: defaults are valid; settings out of range name their key and value", () => {
+  assert.deepEqual(validateConfig(valid()).config.plans, {
+    topQueries: 20,
+    dictionaryMax: 5000,
+    regressionRatio: 1.5,
+    regressionMinExecutions: 5,
+  });
+  const cases: [Partial<Config["plans"]>, string, string][] = [
+    [{ topQueries: -1 }, "plan_top_queries", "must be an integer >= 0, got -1"],
+    [{ topQueries: 2.5 }, "plan_top_queries", "got 2.5"],
+    [{ dictionaryMax: 0 }, "plan_dictionary_max", "must be an integer >= 1, got 0"],
+    [{ regressionRatio: 1 }, "plan_regression_ratio", "must be a number > 1, got 1"],
+    [{ regressionRatio: 0.5 }, "plan_regression_ratio", "got 0.5"],
+    [{ regressionRatio: NaN }, "plan_regression_ratio", "got NaN"],
+    [{ regressionRatio: Infinity }, "plan_regression_ratio", "got Infinity"],
+    [{ regressionMinExecutions: 0 }, "plan_regression_min_executions", "must be an integer >= 1, got 0"],
+  ];
+  for (const [over, key, text] of cases) {
+    const c = valid();
+    c.plans = { ...c.plans, ...over };
+    assertConfigError(() => validateConfig(c), key, key, text);
+  }
+  const edge = valid();
+  edge.plans = { topQueries: 0, dictionaryMax: 1, regressionRatio: 1.01, regressionMinExecutions: 1 };
+  assert.deepEqual(validateConfig(edge).config.plans, edge.plans);
+});
+
+Deno.test("os: settings out of range name their key and value; the bounds are accepted", () => {
+  const withOs = (over: Partial<Config["os"]>): Config => {
+    const c = valid();
+    return { ...c, os: { ...c.os, ...over } };
+  };
+  const cases: [Partial<Config["os"]>, string, string][] = [
+    [
+      { oneshotIntervalMs: 49 },
+      "os_oneshot_interval_ms",
+      "must be a whole number of milliseconds from 50 to 10000, got 49",
+    ],
+    [{ oneshotIntervalMs: 10_001 }, "os_oneshot_interval_ms", "got 10001"],
+    [{ oneshotIntervalMs: 200.5 }, "os_oneshot_interval_ms", "got 200.5"],
+    [{ mode: "always" as "on" }, "os_metrics", 'must be auto, on or off, got "always"'],
+  ];
+  for (const [over, key, text] of cases) {
+    assertConfigError(() => validateConfig(withOs(over)), key, `${key}: `, text);
+  }
+  assert.deepEqual(validateConfig(withOs({ oneshotIntervalMs: 50 })).config.os, {
+    mode: "auto",
+    oneshotIntervalMs: 50,
+  });
+  assert.deepEqual(validateConfig(withOs({ mode: "off", oneshotIntervalMs: 10_000 })).config.os, {
+    mode: "off",
+    oneshotIntervalMs: 10_000,
+  });
+});
+
+Deno.test("ebpf: off by default; settings out of range name their key and value; the bounds are accepted", () => {
+  assert.deepEqual(validateConfig(valid()).config.ebpf, { enabled: false, thresholdMs: 10, sampleEvery: 1 });
+  const withEbpf = (over: Partial<Config["ebpf"]>): Config => {
+    const c = valid();
+    return { ...c, ebpf: { ...c.ebpf, ...over } };
+  };
+  const cases: [Partial<Config["ebpf"]>, string, string][] = [
+    [{ thresholdMs: -1 }, "ebpf_threshold_ms", "must be a number of milliseconds from 0 to 3600000, got -1"],
+    [{ thresholdMs: 3_600_001 }, "ebpf_threshold_ms", "got 3600001"],
+    [{ thresholdMs: NaN }, "ebpf_threshold_ms", "got NaN"],
+    [{ sampleEvery: 0 }, "ebpf_sample_every", "must be an integer from 1 to 4294967295, got 0"],
+    [{ sampleEvery: 2.5 }, "ebpf_sample_every", "got 2.5"],
+    [{ enabled: "yes" as unknown as boolean }, "ebpf", 'must be true or false, got "yes"'],
+  ];
+  for (const [over, key, text] of cases) {
+    assertConfigError(() => validateConfig(withEbpf(over)), key, `${key}: `, text);
+  }
+  assert.deepEqual(
+    validateConfig(withEbpf({ enabled: true, thresholdMs: 0, sampleEvery: 1 })).config.ebpf,
+    { enabled: true, thresholdMs: 0, sampleEvery: 1 },
+  );
+  assert.deepEqual(
+    validateConfig(withEbpf({ thresholdMs: 3_600_000, sampleEvery: 0xffffffff })).config.ebpf,
+    { enabled: false, thresholdMs: 3_600_000, sampleEvery: 0xffffffff },
+  );
+});

@@ -135,6 +135,67 @@ export interface PlanNode {
   levelId: number;
 }
 
+/**
+ * What the plan dictionary knows about one plan of one query (the identity used everywhere: the
+ * pg_querylens planid where the extension links captured plans, else the EXPLAIN shape hash).
+ */
+export interface PlanDictionaryEntry {
+  /** Database name. */
+  databaseName: string;
+  /** Query id as a decimal string. */
+  queryId: string;
+  /** Plan id as a decimal string. */
+  planId: string;
+  /** Whether it is the query's current plan. */
+  current: boolean;
+  /** When the plan was first seen, RFC 3339 in UTC. */
+  firstSeen: string;
+  /** When the plan was last seen (captured or executed), RFC 3339 in UTC. */
+  lastSeen: string;
+  /** Executions counted for the plan since it was first seen. */
+  executionCount: number;
+  /** Mean execution time of those executions, ms; absent before the first one. */
+  avgDurationMs?: number;
+  /** Executions counted for the plan this cycle. */
+  cycleExecutions: number;
+  /** `Total Cost` of the plan's root when it was last captured; absent when never captured. */
+  totalCost?: number;
+  /** `Startup Cost` of the plan's root when it was last captured; absent when never captured. */
+  startupCost?: number;
+  /** Nodes of the captured plan; absent when never captured. */
+  nodeCount?: number;
+}
+
+/** A change of a query's plan and its verdict (`PostgresPlanChanges`), exported once. */
+export interface PlanChange {
+  /** Query id as a decimal string. */
+  queryId: string;
+  /** Database name. */
+  databaseName: string;
+  /** The new plan's id. */
+  planId: string;
+  /** The plan the query had before. */
+  previousPlanId: string;
+  /** `Total Cost` of the previous plan's root; absent when it was never captured. */
+  previousTotalCost?: number;
+  /** `Total Cost` of the new plan's root; absent when it was never captured. */
+  totalCost?: number;
+  /** Mean execution time of the previous plan, ms; absent when it had no executions. */
+  avgDurationBeforeMs?: number;
+  /** Mean execution time of the new plan since the change, ms; absent when it had no executions. */
+  avgDurationAfterMs?: number;
+  /** Executions of the previous plan behind `avgDurationBeforeMs`. */
+  executionsBefore: number;
+  /** Executions of the new plan since the change behind `avgDurationAfterMs`. */
+  executionsAfter: number;
+  /** Whether both sides had enough executions and the mean grew by the regression ratio or more. */
+  isRegression: boolean;
+  /** When the change was detected, RFC 3339 in UTC. */
+  detectedAt: string;
+  /** When the change was detected, ms since the Unix epoch. */
+  detectedAtUnixMs: number;
+}
+
 /** Identity of the monitored instance, as configured and as probed. */
 export interface InstanceInfo {
   /** Configured host name (part of the pg-instance entity name). */
@@ -177,6 +238,10 @@ export interface UnifiedMetrics {
   individualQueries: IndividualQuery[];
   /** PostgresExecutionPlanMetrics rows (all plans, pre-order per plan). */
   executionPlans: PlanNode[];
+  /** Plan dictionary: what is known about each plan of the queries tracked this cycle. */
+  planDictionary?: PlanDictionaryEntry[];
+  /** Plan changes judged this cycle (`PostgresPlanChanges`), one per change. */
+  planChanges?: PlanChange[];
   /** Problems met while collecting this snapshot. */
   issues: CollectionIssue[];
   /** Base samples (instance, databases, …), counters still raw. */
@@ -191,6 +256,16 @@ export interface UnifiedMetrics {
   queryLensAggregates?: QueryLensAggregate[];
   /** pg_querylens: where the records came from, what the sampler kept and what the rings lost. */
   queryLensStats?: QueryLensStats;
+  /** Active session history: this cycle's session samples aggregated (`PostgresActiveSessionHistory`). */
+  activeSessionHistory?: AshAggregate[];
+  /** Active session history: what the sampler took, lost and could measure. */
+  ashStats?: AshStats;
+  /** OS metrics per server process, per query and for the host (`PostgresKernelMetrics`). */
+  kernelMetrics?: KernelMetrics;
+  /** eBPF tier: the queries traced this cycle, their latency split by scheduler state (`PostgresQueryOsDelays`). */
+  queryOsDelays?: QueryOsDelay[];
+  /** eBPF tier: probe hits and what the program emitted, counted and lost. */
+  ebpfStats?: EbpfStats;
 }
 
 /**
@@ -383,6 +458,317 @@ export interface QueryLensStats {
   cycleRecordsLost: number;
   /** Records of this cycle left out of the aggregates because the key limit was reached. */
   aggregateOverflow: number;
+}
+
+/**
+ * Active session history of one cycle: the session-samples of one database, role, state, wait event
+ * and query id (`PostgresActiveSessionHistory`). A session-sample is one backend seen in one sample
+ * of pg_stat_activity.
+ */
+export interface AshAggregate {
+  /** Database of the sessions. */
+  databaseName: string;
+  /** Role of the sessions; absent when pg_stat_activity shows none. */
+  userName?: string;
+  /** pg_stat_activity `state`, e.g. `active` or `idle in transaction`. */
+  state: string;
+  /** `wait_event_type`; absent when the sessions were not waiting (on CPU when active). */
+  waitEventType?: string;
+  /** `wait_event`; absent when the sessions were not waiting. */
+  waitEvent?: string;
+  /** Query id (decimal) of the current or last statement; absent when not computed. */
+  queryId?: string;
+  /** Session-samples of the group. */
+  samples: number;
+  /** Distinct backends among them. */
+  sessions: number;
+  /** Average active sessions over the window: samples × interval ÷ window (samples ÷ samples taken), to 4 decimals. */
+  averageActiveSessions: number;
+  /** CPU seconds the backends used between consecutive samples, summed; absent when none was measured. */
+  cpuSeconds?: number;
+  /** Session-samples whose CPU time was measured (the CPU sum covers these only). */
+  cpuSamples: number;
+  /** Session-samples that waited on a heavyweight lock held by another backend. */
+  blockedSamples: number;
+  /** Pids that blocked the group's sessions, ascending, comma-separated (at most 20); absent when none. */
+  blockingPids?: string;
+  /** Samples taken in the window. */
+  windowSamples: number;
+  /** Milliseconds between samples. */
+  sampleIntervalMs: number;
+  /** Time of the window's first sample, RFC 3339 in UTC with milliseconds. */
+  windowStart: string;
+  /** Time of the window's first sample, milliseconds since the Unix epoch. */
+  windowStartUnixMs: number;
+  /** Time of the window's last sample, RFC 3339 in UTC with milliseconds. */
+  windowEnd: string;
+  /** Time of the window's last sample, milliseconds since the Unix epoch. */
+  windowEndUnixMs: number;
+}
+
+/**
+ * OS metrics of one server process over one interval, from `/proc` (`PostgresKernelMetrics`, scope
+ * `backend`). Times are the growth of the process's counters between two readings; the
+ * pg_stat_activity fields are those of the later reading.
+ */
+export interface KernelBackendRow {
+  /** Process id. */
+  pid: number;
+  /** Pid of the parallel group's leader, for a parallel worker. */
+  leaderPid?: number;
+  /** `backend_type`, e.g. `client backend`, `parallel worker`, `checkpointer`. */
+  backendType: string;
+  /** Database; absent for processes attached to none. */
+  databaseName?: string;
+  /** Role; absent when unknown. */
+  userName?: string;
+  /** pg_stat_activity `state`; absent for background processes. */
+  state?: string;
+  /** `wait_event_type`; absent when not waiting. */
+  waitEventType?: string;
+  /** `wait_event`; absent when not waiting. */
+  waitEvent?: string;
+  /** Query id (decimal) of the current or most recent statement (a worker's: its leader's when it shows none). */
+  queryId?: string;
+  /** Length of the interval, ms. */
+  intervalMs: number;
+  /** User-mode CPU time, ms (10 ms resolution). */
+  cpuUserMs: number;
+  /** Kernel-mode CPU time, ms (10 ms resolution). */
+  cpuSysMs: number;
+  /** Time on a CPU, ms (scheduler accounting, ns resolution). */
+  onCpuMs: number;
+  /** Time runnable but waiting for a CPU, ms. */
+  runQueueMs: number;
+  /** Interval time neither on a CPU nor waiting for one (I/O, locks, latches, the client), ms. */
+  offCpuMs: number;
+  /** Timeslices run on a CPU. */
+  timeslices: number;
+  /** Time blocked on block I/O, ms; absent when delay accounting is off (kernel.task_delayacct = 0). */
+  blkioDelayMs?: number;
+  /** Bytes fetched from storage; absent when `/proc/<pid>/io` is not readable. */
+  readBytes?: number;
+  /** Bytes sent to storage; absent when `/proc/<pid>/io` is not readable. */
+  writeBytes?: number;
+  /** Bytes read by read-like system calls (page cache included); absent when not readable. */
+  readChars?: number;
+  /** Bytes written by write-like system calls; absent when not readable. */
+  writeChars?: number;
+  /** Context switches the process asked for (it blocked or slept). */
+  voluntaryCtxSwitches: number;
+  /** Context switches forced on it (preempted). */
+  involuntaryCtxSwitches: number;
+  /** For an active statement: time since its `query_start`, ms. */
+  queryElapsedMs?: number;
+  /** For an active statement: how much of its elapsed time the query totals cover, ms. */
+  queryObservedMs?: number;
+  /** For an active statement: time on a CPU over the observed part, ms. */
+  queryOnCpuMs?: number;
+  /** For an active statement: time waiting for a CPU over the observed part, ms. */
+  queryRunQueueMs?: number;
+  /** For an active statement: time off CPU over the observed part, ms. */
+  queryOffCpuMs?: number;
+  /** For an active statement: block-I/O delay over the observed part, ms; absent without delay accounting. */
+  queryBlkioDelayMs?: number;
+  /** Where the values come from. */
+  tier: "procfs";
+}
+
+/**
+ * OS metrics of one query over one interval (`PostgresKernelMetrics`, scope `query`): the sums over
+ * the server processes whose query id it was, parallel workers included (through their leader).
+ */
+export interface KernelQueryRow {
+  /** Database. */
+  databaseName: string;
+  /** Query id, decimal. */
+  queryId: string;
+  /** Processes summed (backends and parallel workers). */
+  backends: number;
+  /** Parallel workers among them. */
+  parallelWorkers: number;
+  /** Length of the interval, ms. */
+  intervalMs: number;
+  /** User-mode CPU time, ms. */
+  cpuUserMs: number;
+  /** Kernel-mode CPU time, ms. */
+  cpuSysMs: number;
+  /** Time on a CPU, ms. */
+  onCpuMs: number;
+  /** Time waiting for a CPU, ms. */
+  runQueueMs: number;
+  /** Time off CPU, ms. */
+  offCpuMs: number;
+  /** Block-I/O delay, ms; absent when delay accounting is off. */
+  blkioDelayMs?: number;
+  /** Bytes fetched from storage; absent when `/proc/<pid>/io` is not readable. */
+  readBytes?: number;
+  /** Bytes sent to storage; absent when `/proc/<pid>/io` is not readable. */
+  writeBytes?: number;
+  /** Voluntary context switches. */
+  voluntaryCtxSwitches: number;
+  /** Involuntary context switches. */
+  involuntaryCtxSwitches: number;
+  /** Where the values come from. */
+  tier: "procfs";
+}
+
+/** One line of pressure stall information: the share of time tasks stalled on a resource. */
+export interface PressureStall {
+  /** Share of the last 10 s, %. */
+  avg10Pct: number;
+  /** Share of the last 60 s, %. */
+  avg60Pct: number;
+  /** Share of the last 300 s, %. */
+  avg300Pct: number;
+  /** Stall time within the interval, ms. */
+  stallMs: number;
+  /** Stall time since boot, µs. */
+  totalUs: number;
+}
+
+/** Pressure on one resource: some tasks stalled, and (where the kernel says) all tasks stalled. */
+export interface ResourcePressure {
+  /** At least one task stalled. */
+  some: PressureStall;
+  /** All non-idle tasks stalled at once; absent where the kernel has no such line. */
+  full?: PressureStall;
+}
+
+/** Host pressure stall information (`/proc/pressure`); a resource the kernel does not report is absent. */
+export interface HostPressure {
+  /** Waiting for a CPU. */
+  cpu?: ResourcePressure;
+  /** Waiting for I/O. */
+  io?: ResourcePressure;
+  /** Waiting for memory (reclaim, swap-in, thrashing). */
+  memory?: ResourcePressure;
+}
+
+/** OS metrics of one interval: per server process, per query, and for the host. */
+export interface KernelMetrics {
+  /** Where the values come from. */
+  tier: "procfs";
+  /** Time of the first reading, ms since the epoch. */
+  intervalStartUnixMs: number;
+  /** Time of the second reading, ms since the epoch. */
+  intervalEndUnixMs: number;
+  /**
+   * Whether the interval starts at the previous snapshot's last reading (daemon mode after its first
+   * cycle), so the intervals of consecutive snapshots join without a gap; false for the first cycle
+   * and for one-shot runs, whose intervals are samples.
+   */
+  continuous: boolean;
+  /** Server processes that used a resource in the interval or ran a statement, by pid. */
+  perBackend: KernelBackendRow[];
+  /** Sums by database and query id. */
+  perQuery: KernelQueryRow[];
+  /** Host pressure; absent when `/proc/pressure` cannot be read (PSI off). */
+  pressure?: HostPressure;
+  /** Whether block-I/O delay was measured (kernel.task_delayacct was 1 at both readings). */
+  delayAccounting: boolean;
+  /** Whether `/proc/<pid>/io` was readable (I/O bytes are absent otherwise). */
+  ioReadable: boolean;
+}
+
+/** Active session history counters: cumulative since `sinceUnixMs`, and of this cycle. */
+export interface AshStats {
+  /** When the sampler started, ms since the epoch (start of the cumulative counters). */
+  sinceUnixMs: number;
+  /** Milliseconds between samples. */
+  intervalMs: number;
+  /** Samples taken since `sinceUnixMs`. */
+  samplesTaken: number;
+  /** Samples whose statement failed since `sinceUnixMs`. */
+  sampleFailures: number;
+  /** Samples not taken because the previous one was still running, since `sinceUnixMs`. */
+  samplesSkipped: number;
+  /** Samples taken this cycle (the window of the aggregates). */
+  cycleSamples: number;
+  /** Samples that failed this cycle. */
+  cycleFailures: number;
+  /** Samples the ring dropped (oldest first) to stay within its bounds, since `sinceUnixMs`. */
+  evictedSamples: number;
+  /** Session-samples of the dropped samples, since `sinceUnixMs`. */
+  evictedSessionSamples: number;
+  /** Dropped samples that no cycle had aggregated yet, since `sinceUnixMs`. */
+  unexportedSamples: number;
+  /** Samples the ring holds now. */
+  ringSamples: number;
+  /** Session-samples the ring holds now. */
+  ringSessionSamples: number;
+  /** Whether per-backend CPU is read from /proc (the server runs on this host and its backends are visible). */
+  cpuMeasured: boolean;
+  /** Session-samples of this cycle left out of the aggregates because the group bound was reached. */
+  aggregateOverflow: number;
+}
+
+/**
+ * One query traced by the eBPF tier (`PostgresQueryOsDelays`): where its latency went, by scheduler
+ * state, and the pg_querylens execution it was joined to when both saw it. The four times add up to
+ * the duration.
+ */
+export interface QueryOsDelay {
+  /** Backend process id. */
+  pid: number;
+  /** Database of the backend; absent when it was gone before the cycle could look it up. */
+  databaseName?: string;
+  /** Role of the backend; absent when it was gone before the cycle could look it up. */
+  userName?: string;
+  /** `simple` (a Query message) or `extended` (an Execute message; parse and bind not included). */
+  protocol: "simple" | "extended";
+  /** Whether a transaction abort (an error, or a ROLLBACK) closed the query instead of its end. */
+  aborted: boolean;
+  /** Start, RFC 3339 in UTC with microseconds. */
+  startTime: string;
+  /** Start, microseconds since the Unix epoch. */
+  startUnixUs: number;
+  /** Time between the query's probes, ms. */
+  durationMs: number;
+  /** Time on a CPU, ms. */
+  onCpuMs: number;
+  /** Time runnable but waiting for a CPU, ms. */
+  runQueueMs: number;
+  /** Time in uninterruptible sleep (D state: block I/O), ms. */
+  ioWaitMs: number;
+  /** Time in interruptible sleep (S state: locks, latches, the client), ms. */
+  sleepMs: number;
+  /** Times the backend was switched out. */
+  switches: number;
+  /** The first bytes of the query text with every literal replaced by `?`; absent when not read. */
+  queryText?: string;
+  /** Query id of the pg_querylens execution joined to it (decimal); absent when none was. */
+  queryId?: string;
+  /** Plan id of that execution (decimal). */
+  planId?: string;
+  /** `exec_seq` of that execution (with `pid`, it identifies the execution). */
+  execSeq?: number;
+}
+
+/** eBPF tier counters, cumulative since `sinceUnixMs` (when the program was loaded). */
+export interface EbpfStats {
+  /** When the program was loaded, ms since the epoch. */
+  sinceUnixMs: number;
+  /** Hits of the query probes (every hit traps into the kernel, traced or not). */
+  probeHits: number;
+  /** Traced queries that ended (sampled ones). */
+  queriesClosed: number;
+  /** Queries at or above the threshold written to the ring buffer. */
+  eventsEmitted: number;
+  /** Queries below the threshold (counted only). */
+  belowThreshold: number;
+  /** Events lost because the ring buffer was full. */
+  ringFull: number;
+  /** Queries never closed (a backend's next query replaced them). */
+  orphaned: number;
+  /** Queries left out by `sample_every`. */
+  unsampled: number;
+  /** Queries not traced because the in-flight map was full. */
+  inflightFull: number;
+  /** Events read this cycle. */
+  cycleEvents: number;
+  /** Events left out because a cycle's bound was reached, since `sinceUnixMs`. */
+  eventOverflow: number;
 }
 
 /**

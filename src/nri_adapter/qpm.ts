@@ -11,7 +11,11 @@
  * With `compat: false` there is no separate type: PostgresSlowQueries carries that data itself.
  *
  * The pg_querylens types (`PostgresQueryExecutions`, `PostgresQueryPlanAggregates`, see
- * `querylens.ts`) follow all of these, in either mode, when the snapshot holds them.
+ * `querylens.ts`) follow all of these, in either mode, when the snapshot holds them, and then the
+ * active session history (`PostgresActiveSessionHistory`, see `ash.ts`), the plan changes
+ * (`PostgresPlanChanges`, see `plan_changes.ts`), the OS metrics (`PostgresKernelMetrics`, see
+ * `kernel_metrics.ts`) and the eBPF tier's traced queries (`PostgresQueryOsDelays`, see
+ * `os_delays.ts`).
  *
  * @module
  */
@@ -27,6 +31,10 @@ import {
 import { encodeSamples, type EnvelopeOptions, pgInstanceEntity, PUBLISH_THRESHOLD } from "./v3.ts";
 import { encodeV4Samples } from "./v4.ts";
 import { queryLensMetricSets } from "./querylens.ts";
+import { ashMetricSets } from "./ash.ts";
+import { planMetricSets } from "./plan_changes.ts";
+import { kernelMetricSets } from "./kernel_metrics.ts";
+import { osDelayMetricSets } from "./os_delays.ts";
 
 /** How the QPM documents are written. */
 export interface NriOptions extends EnvelopeOptions, SdkAttributeOptions {
@@ -66,8 +74,8 @@ export interface NriEncoding {
 
 /**
  * Builds the metric sets of every event type `opts` selects (the five QPM types, then the extended
- * types when `compat` is on or absent, then the pg_querylens types the snapshot holds) from
- * `snapshot`, in publish order, empty types included.
+ * types when `compat` is on or absent, then the pg_querylens, active session history and plan-change
+ * types the snapshot holds) from `snapshot`, in publish order, empty types included.
  */
 export function qpmMetricSets(
   snapshot: UnifiedMetrics,
@@ -87,6 +95,18 @@ export function qpmMetricSets(
   const querylens = queryLensMetricSets(snapshot, opts);
   types.push(...querylens.types);
   dropped.push(...querylens.dropped);
+  const ash = ashMetricSets(snapshot, opts);
+  types.push(...ash.types);
+  dropped.push(...ash.dropped);
+  const plans = planMetricSets(snapshot, opts);
+  types.push(...plans.types);
+  dropped.push(...plans.dropped);
+  const kernel = kernelMetricSets(snapshot, opts);
+  types.push(...kernel.types);
+  dropped.push(...kernel.dropped);
+  const osDelays = osDelayMetricSets(snapshot, opts);
+  types.push(...osDelays.types);
+  dropped.push(...osDelays.dropped);
   return { types, dropped };
 }
 

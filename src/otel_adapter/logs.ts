@@ -10,6 +10,9 @@
  * | `pgquerylens.blocking_session` | blocking sessions | own, with contrib's `postgresql.blocking.*` keys |
  * | `pgquerylens.plan` | execution plans, one record per plan | own |
  * | `pgquerylens.query.execution` | pg_querylens executions the sampler kept (see `querylens.ts`) | own |
+ * | `pgquerylens.ash.aggregate` | active session history groups of the cycle (see `ash.ts`) | own |
+ * | `pgquerylens.plan.change` | plan changes judged in the cycle (see `plan_changes.ts`) | own |
+ * | `pgquerylens.query.os_delay` | queries the eBPF tier traced (see `os_delays.ts`) | own |
  *
  * Every record carries the stable database semantic-convention keys `db.system.name`
  * (`postgresql`), `db.namespace`, `db.query.text` and `db.query.summary` where it has a query.
@@ -45,6 +48,9 @@
 import type { PlanNode, UnifiedMetrics } from "../core/model.ts";
 import { dateToNs, type Scope, scope } from "./metrics.ts";
 import { executionLogRecords } from "./querylens.ts";
+import { ashLogRecords } from "./ash.ts";
+import { planChangeLogRecords } from "./plan_changes.ts";
+import { osDelayLogRecords } from "./os_delays.ts";
 import { type Attributes, instanceResource, type ResourceOptions } from "./resource.ts";
 
 /** A log body value (a subset of OTLP AnyValue): `bigint` is an int, `number` a double. */
@@ -323,6 +329,9 @@ export function snapshotLogs(snapshot: UnifiedMetrics, opts: LogsOptions): Resou
   }
 
   records.push(...executionLogRecords(snapshot));
+  records.push(...ashLogRecords(snapshot));
+  records.push(...planChangeLogRecords(snapshot));
+  records.push(...osDelayLogRecords(snapshot));
 
   if (records.length === 0) return [];
   return [{

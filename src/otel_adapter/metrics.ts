@@ -8,7 +8,10 @@
  * metrics) are returned by name in `unmapped`; other NRI attributes (entity names) are dropped, as
  * the resource carries them. The query-level metrics of `query_metrics.ts` (slow queries, wait
  * events, blocked sessions) and the pg_querylens metrics of `querylens.ts` (plan sums, sampler and
- * reader counters, which keep their own series rules) are emitted on the instance resource.
+ * reader counters, which keep their own series rules), the active session history metrics of
+ * `ash.ts` (group gauges and sums, sampler counters), the OS metrics of `kernel_metrics.ts`
+ * (per-process sums, host pressure) and the eBPF tier's of `os_delays.ts` (time by scheduler state,
+ * probe counters) are emitted on the instance resource.
  *
  * Times: a data point's time is `nowNs` (the snapshot's `collectedAt` when absent).
  * - Monotonic sums, cumulative temporality: the raw counter with the series' start time: the
@@ -40,6 +43,9 @@ import { VERSION } from "../version.ts";
 import { OTEL_ATTRIBUTES, type OtelFamily, otelMetricFor } from "./metric_catalog.ts";
 import { queryObservations } from "./query_metrics.ts";
 import { queryLensPoints } from "./querylens.ts";
+import { ashPoints } from "./ash.ts";
+import { kernelPoints } from "./kernel_metrics.ts";
+import { osDelayPoints } from "./os_delays.ts";
 import {
   type Attributes,
   attributesKey,
@@ -306,6 +312,15 @@ export function snapshotMetrics(snapshot: UnifiedMetrics, opts: MetricsOptions):
     const q of queryLensPoints(snapshot, { state: opts.state, temporality: opts.temporality, nowNs: now })
   ) {
     emit(instanceRes, q.family, q.point);
+  }
+  for (const a of ashPoints(snapshot, { state: opts.state, temporality: opts.temporality, nowNs: now })) {
+    emit(instanceRes, a.family, a.point);
+  }
+  for (const k of kernelPoints(snapshot, { state: opts.state, temporality: opts.temporality, nowNs: now })) {
+    emit(instanceRes, k.family, k.point);
+  }
+  for (const d of osDelayPoints(snapshot, { state: opts.state, temporality: opts.temporality, nowNs: now })) {
+    emit(instanceRes, d.family, d.point);
   }
   pruneSeries(opts.state, now, ttl, maxSeries);
 

@@ -37,9 +37,14 @@
 import type { QueryExecution, QueryLensAggregate, UnifiedMetrics } from "../core/model.ts";
 import { QUERY_EXECUTIONS, WAIT_CLASS_FIELDS } from "../core/querylens_catalog.ts";
 import type { LogRecordData } from "./logs.ts";
+import {
+  accumulatedPoint,
+  counterPoint,
+  type FamilyPoint,
+  type SeriesPointOptions,
+} from "./series_points.ts";
 import type { OtelFamily } from "./metric_catalog.ts";
-import type { NumberPoint, SeriesState, Temporality } from "./metrics.ts";
-import { type Attributes, attributesKey, type AttrValue } from "./resource.ts";
+import type { Attributes, AttrValue } from "./resource.ts";
 
 /** Event name of the per-execution log records. */
 export const EXECUTION_EVENT_NAME = "pgquerylens.query.execution";
@@ -123,80 +128,10 @@ export function executionLogRecords(
 }
 
 /** One data point of a pg_querylens metric. */
-export interface QueryLensPoint {
-  /** The metric (one of {@link QUERYLENS_FAMILIES}). */
-  family: OtelFamily;
-  /** The point. */
-  point: NumberPoint;
-}
+export type QueryLensPoint = FamilyPoint;
 
 /** How {@link queryLensPoints} keeps and times its series. */
-export interface QueryLensPointOptions {
-  /** Series state kept between snapshots (the one of the other metrics). */
-  state: SeriesState;
-  /** Temporality of the sums. */
-  temporality: Temporality;
-  /** Time of the points. */
-  nowNs: bigint;
-}
-
-function pointValue(family: OtelFamily, v: number): bigint | number {
-  return family.valueType === "int" ? BigInt(Math.round(v)) : v;
-}
-
-function remember(state: SeriesState, key: string, startNs: bigint, value: number, timeNs: bigint): void {
-  state.series.delete(key);
-  state.series.set(key, { startNs, value, timeNs });
-}
-
-/** A sum fed with one cycle's increment: the running total lives in the series state. */
-function accumulated(
-  family: OtelFamily,
-  attributes: Attributes,
-  increment: number,
-  windowStartNs: bigint,
-  o: QueryLensPointOptions,
-): QueryLensPoint {
-  const key = `querylens|${family.name}|${attributesKey(attributes)}`;
-  const prev = o.state.series.get(key);
-  const startNs = prev?.startNs ?? (windowStartNs < o.nowNs ? windowStartNs : o.nowNs);
-  const total = (prev?.value ?? 0) + increment;
-  remember(o.state, key, startNs, total, o.nowNs);
-  const delta = o.temporality === "delta";
-  return {
-    family,
-    point: {
-      attributes,
-      startTimeUnixNano: delta ? (prev?.timeNs ?? startNs) : startNs,
-      timeUnixNano: o.nowNs,
-      value: pointValue(family, delta ? increment : total),
-    },
-  };
-}
-
-/** A cumulative counter that started at `sinceNs` (a later start means it was reset). */
-function counter(
-  family: OtelFamily,
-  attributes: Attributes,
-  value: number,
-  sinceNs: bigint,
-  o: QueryLensPointOptions,
-): QueryLensPoint {
-  const key = `querylens|${family.name}|${attributesKey(attributes)}`;
-  const prev = o.state.series.get(key);
-  remember(o.state, key, sinceNs, value, o.nowNs);
-  const continued = prev !== undefined && prev.startNs === sinceNs && value >= prev.value;
-  const delta = o.temporality === "delta";
-  return {
-    family,
-    point: {
-      attributes,
-      startTimeUnixNano: delta && continued ? prev.timeNs : sinceNs,
-      timeUnixNano: o.nowNs,
-      value: pointValue(family, delta && continued ? value - prev.value : value),
-    },
-  };
-}
+export type QueryLensPointOptions = SeriesPointOptions;
 
 function planAttributes(a: QueryLensAggregate): Attributes {
   const where: Attributes = a.databaseName === undefined
@@ -219,14 +154,14 @@ export function queryLensPoints(
     const attrs = planAttributes(a);
     const windowStart = usToNs(a.firstSeenUnixUs);
     out.push(
-      accumulated(F.planCalls, attrs, a.calls, windowStart, o),
-      accumulated(F.planDuration, attrs, a.totalDurationMs / 1000, windowStart, o),
-      accumulated(F.planErrors, attrs, a.errors, windowStart, o),
+      accumulatedPoint("querylens", F.planCalls, attrs, a.calls, windowStart, o),
+      accumulatedPoint("querylens", F.planDuration, attrs, a.totalDurationMs / 1000, windowStart, o),
+      accumulatedPoint("querylens", F.planErrors, attrs, a.errors, windowStart, o),
     );
     for (const w of WAIT_CLASS_FIELDS) {
       if (a[w.field] === 0) continue;
       const waitAttrs = { ...attrs, "pgquerylens.wait.class": w.className };
-      out.push(accumulated(F.planWaitSamples, waitAttrs, a[w.field], windowStart, o));
+      out.push(accumulatedPoint("querylens", F.planWaitSamples, waitAttrs, a[w.field], windowStart, o));
     }
   }
   const stats = snapshot.queryLensStats;
@@ -239,10 +174,12 @@ export function queryLensPoints(
     for (const [decision, counts] of decisions) {
       for (const [reason, n] of Object.entries(counts)) {
         const attrs = { "pgquerylens.reason": reason, "pgquerylens.decision": decision };
-        out.push(counter(F.sampled, attrs, n, since, o));
+        out.push(counterPoint("querylens", F.sampled, attrs, n, since, o));
       }
     }
-    out.push(counter(F.lost, { "pgquerylens.source": stats.source }, stats.recordsLost, since, o));
+    out.push(
+      counterPoint("querylens", F.lost, { "pgquerylens.source": stats.source }, stats.recordsLost, since, o),
+    );
   }
   return out;
 }

@@ -3,10 +3,11 @@
  *
  * A protocol v3 document holding one QPM event type is checked against that type's schema (which
  * refuses any key beyond nri-postgresql's); one holding an extended event type (data nri-postgresql
- * does not have: `PgQueryLensSlowQueryDetails`, and the pg_querylens types `PostgresQueryExecutions`
- * and `PostgresQueryPlanAggregates`) against that type's closed schema; any other v3 document
- * against the base schema; a protocol v4 document against the v4 schema, which checks each
- * event's attributes against its type's metric-set schema.
+ * does not have: `PgQueryLensSlowQueryDetails`, the pg_querylens types `PostgresQueryExecutions`
+ * and `PostgresQueryPlanAggregates`, `PostgresActiveSessionHistory`, `PostgresPlanChanges`,
+ * `PostgresKernelMetrics` and `PostgresQueryOsDelays`) against that type's closed schema; any other v3 document against the
+ * base schema; a protocol v4 document against the v4 schema, which checks each event's attributes
+ * against its type's metric-set schema.
  *
  * Output written with compatibility mode off (`-compat=false`) puts the extended slow-query fields
  * into PostgresSlowQueries itself, which the upstream-exact schema refuses. Validate such output
@@ -19,12 +20,16 @@
 
 import { Ajv, type ErrorObject } from "ajv";
 import formats from "ajv-formats";
+import activeSessionHistory from "../schemas/active-session-history.schema.json" with { type: "json" };
 import base from "../schemas/base.schema.json" with { type: "json" };
 import blockingSessions from "../schemas/blocking-sessions.schema.json" with { type: "json" };
 import executionPlan from "../schemas/execution-plan.schema.json" with { type: "json" };
 import individualQueries from "../schemas/individual-queries.schema.json" with { type: "json" };
+import kernelMetrics from "../schemas/kernel-metrics.schema.json" with { type: "json" };
+import planChanges from "../schemas/plan-changes.schema.json" with { type: "json" };
 import envelope from "../schemas/qpm-envelope.schema.json" with { type: "json" };
 import queryExecutions from "../schemas/query-executions.schema.json" with { type: "json" };
+import queryOsDelays from "../schemas/query-os-delays.schema.json" with { type: "json" };
 import queryPlanAggregates from "../schemas/query-plan-aggregates.schema.json" with { type: "json" };
 import slowQueries from "../schemas/slow-queries.schema.json" with { type: "json" };
 import slowQueryDetails from "../schemas/slow-query-details.schema.json" with { type: "json" };
@@ -42,13 +47,18 @@ export const QPM_SCHEMAS: Readonly<Record<string, string>> = {
 
 /**
  * Schema file of each extended event type: `PgQueryLensSlowQueryDetails` (published only in
- * compatibility mode) and the pg_querylens types (published in either mode when the snapshot holds
- * them).
+ * compatibility mode), the pg_querylens types, `PostgresActiveSessionHistory`,
+ * `PostgresPlanChanges`, `PostgresKernelMetrics` and `PostgresQueryOsDelays` (published in either
+ * mode when the snapshot holds them).
  */
 export const EXTENDED_SCHEMAS: Readonly<Record<string, string>> = {
   PgQueryLensSlowQueryDetails: "slow-query-details.schema.json",
   PostgresQueryExecutions: "query-executions.schema.json",
   PostgresQueryPlanAggregates: "query-plan-aggregates.schema.json",
+  PostgresActiveSessionHistory: "active-session-history.schema.json",
+  PostgresPlanChanges: "plan-changes.schema.json",
+  PostgresKernelMetrics: "kernel-metrics.schema.json",
+  PostgresQueryOsDelays: "query-os-delays.schema.json",
 };
 
 /** Schema file of v3 documents that hold neither a QPM nor an extended event type. */
@@ -132,6 +142,10 @@ function validator(slowQueriesSchema: JsonSchema, baseSchema: JsonSchema = base)
       slowQueryDetails,
       queryExecutions,
       queryPlanAggregates,
+      activeSessionHistory,
+      planChanges,
+      kernelMetrics,
+      queryOsDelays,
       waitEvents,
       blockingSessions,
       individualQueries,
