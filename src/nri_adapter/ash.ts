@@ -12,20 +12,11 @@
 
 import { ASH_EVENT_TYPES } from "../core/ash_catalog.ts";
 import type { UnifiedMetrics } from "../core/model.ts";
-import {
-  catalogMetricSet,
-  type DroppedValue,
-  type MetricSet,
-  type SdkAttributeOptions,
-} from "./metric_set.ts";
+import type { DroppedValue, SdkAttributeOptions } from "./metric_set.ts";
+import { eventTypeMetricSets, type EventTypeSets } from "./event_type_sets.ts";
 
-/** The metric sets of one active session history event type. */
-export interface AshTypeSets {
-  /** `PostgresActiveSessionHistory`. */
-  eventType: string;
-  /** One metric set per row, in row order. */
-  sets: MetricSet[];
-}
+/** The metric sets of one of these event types. */
+export type AshTypeSets = EventTypeSets;
 
 /**
  * The metric sets of the active session history types `snapshot` holds, in publish order (a type
@@ -35,17 +26,5 @@ export function ashMetricSets(
   snapshot: UnifiedMetrics,
   sdk: SdkAttributeOptions = {},
 ): { types: AshTypeSets[]; dropped: DroppedValue[] } {
-  const dropped: DroppedValue[] = [];
-  const types: AshTypeSets[] = [];
-  for (const spec of ASH_EVENT_TYPES) {
-    const rows = snapshot[spec.source] as unknown[] | undefined;
-    if (rows === undefined) continue;
-    const sets = rows.map((row) => {
-      const built = catalogMetricSet(spec, row, sdk);
-      dropped.push(...built.dropped);
-      return built.set;
-    });
-    types.push({ eventType: spec.eventType, sets });
-  }
-  return { types, dropped };
+  return eventTypeMetricSets(ASH_EVENT_TYPES, snapshot, sdk);
 }

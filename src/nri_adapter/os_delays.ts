@@ -11,20 +11,11 @@
 
 import { OS_DELAY_EVENT_TYPES } from "../core/os_delay_catalog.ts";
 import type { UnifiedMetrics } from "../core/model.ts";
-import {
-  catalogMetricSet,
-  type DroppedValue,
-  type MetricSet,
-  type SdkAttributeOptions,
-} from "./metric_set.ts";
+import type { DroppedValue, SdkAttributeOptions } from "./metric_set.ts";
+import { eventTypeMetricSets, type EventTypeSets } from "./event_type_sets.ts";
 
-/** The metric sets of one eBPF tier event type. */
-export interface OsDelayTypeSets {
-  /** `PostgresQueryOsDelays`. */
-  eventType: string;
-  /** One metric set per row, in row order. */
-  sets: MetricSet[];
-}
+/** The metric sets of one of these event types. */
+export type OsDelayTypeSets = EventTypeSets;
 
 /**
  * The metric sets of the eBPF tier types `snapshot` holds, in publish order (a type whose rows are
@@ -34,17 +25,5 @@ export function osDelayMetricSets(
   snapshot: UnifiedMetrics,
   sdk: SdkAttributeOptions = {},
 ): { types: OsDelayTypeSets[]; dropped: DroppedValue[] } {
-  const dropped: DroppedValue[] = [];
-  const types: OsDelayTypeSets[] = [];
-  for (const spec of OS_DELAY_EVENT_TYPES) {
-    const rows = snapshot[spec.source] as unknown[] | undefined;
-    if (rows === undefined) continue;
-    const sets = rows.map((row) => {
-      const built = catalogMetricSet(spec, row, sdk);
-      dropped.push(...built.dropped);
-      return built.set;
-    });
-    types.push({ eventType: spec.eventType, sets });
-  }
-  return { types, dropped };
+  return eventTypeMetricSets(OS_DELAY_EVENT_TYPES, snapshot, sdk);
 }

@@ -11,21 +11,12 @@
  */
 
 import { PLAN_EVENT_TYPES } from "../core/plan_catalog.ts";
-import type { PlanChange, UnifiedMetrics } from "../core/model.ts";
-import {
-  catalogMetricSet,
-  type DroppedValue,
-  type MetricSet,
-  type SdkAttributeOptions,
-} from "./metric_set.ts";
+import type { UnifiedMetrics } from "../core/model.ts";
+import type { DroppedValue, SdkAttributeOptions } from "./metric_set.ts";
+import { eventTypeMetricSets, type EventTypeSets } from "./event_type_sets.ts";
 
-/** The metric sets of one plan-tracking event type. */
-export interface PlanTypeSets {
-  /** `PostgresPlanChanges`. */
-  eventType: string;
-  /** One metric set per row, in row order. */
-  sets: MetricSet[];
-}
+/** The metric sets of one of these event types. */
+export type PlanTypeSets = EventTypeSets;
 
 /**
  * The metric sets of the plan-tracking types `snapshot` holds, in publish order (a type whose rows
@@ -35,17 +26,5 @@ export function planMetricSets(
   snapshot: UnifiedMetrics,
   sdk: SdkAttributeOptions = {},
 ): { types: PlanTypeSets[]; dropped: DroppedValue[] } {
-  const dropped: DroppedValue[] = [];
-  const types: PlanTypeSets[] = [];
-  for (const spec of PLAN_EVENT_TYPES) {
-    const rows = snapshot[spec.source] as PlanChange[] | undefined;
-    if (rows === undefined) continue;
-    const sets = rows.map((row) => {
-      const built = catalogMetricSet(spec, row, sdk);
-      dropped.push(...built.dropped);
-      return built.set;
-    });
-    types.push({ eventType: spec.eventType, sets });
-  }
-  return { types, dropped };
+  return eventTypeMetricSets(PLAN_EVENT_TYPES, snapshot, sdk);
 }

@@ -12,20 +12,11 @@
 
 import { QUERYLENS_EVENT_TYPES } from "../core/querylens_catalog.ts";
 import type { UnifiedMetrics } from "../core/model.ts";
-import {
-  catalogMetricSet,
-  type DroppedValue,
-  type MetricSet,
-  type SdkAttributeOptions,
-} from "./metric_set.ts";
+import type { DroppedValue, SdkAttributeOptions } from "./metric_set.ts";
+import { eventTypeMetricSets, type EventTypeSets } from "./event_type_sets.ts";
 
-/** The metric sets of one pg_querylens event type. */
-export interface QueryLensTypeSets {
-  /** `PostgresQueryExecutions` or `PostgresQueryPlanAggregates`. */
-  eventType: string;
-  /** One metric set per row, in row order. */
-  sets: MetricSet[];
-}
+/** The metric sets of one of these event types. */
+export type QueryLensTypeSets = EventTypeSets;
 
 /**
  * The metric sets of the pg_querylens event types `snapshot` holds, in publish order (a type whose
@@ -35,17 +26,5 @@ export function queryLensMetricSets(
   snapshot: UnifiedMetrics,
   sdk: SdkAttributeOptions = {},
 ): { types: QueryLensTypeSets[]; dropped: DroppedValue[] } {
-  const dropped: DroppedValue[] = [];
-  const types: QueryLensTypeSets[] = [];
-  for (const spec of QUERYLENS_EVENT_TYPES) {
-    const rows = snapshot[spec.source] as unknown[] | undefined;
-    if (rows === undefined) continue;
-    const sets = rows.map((row) => {
-      const built = catalogMetricSet(spec, row, sdk);
-      dropped.push(...built.dropped);
-      return built.set;
-    });
-    types.push({ eventType: spec.eventType, sets });
-  }
-  return { types, dropped };
+  return eventTypeMetricSets(QUERYLENS_EVENT_TYPES, snapshot, sdk);
 }

@@ -26,9 +26,14 @@
 import { QUERY_OS_DELAYS } from "../core/os_delay_catalog.ts";
 import type { QueryOsDelay, UnifiedMetrics } from "../core/model.ts";
 import type { LogRecordData } from "./logs.ts";
+import {
+  accumulatedPoint,
+  counterPoint,
+  type FamilyPoint,
+  type SeriesPointOptions,
+} from "./series_points.ts";
 import type { OtelFamily } from "./metric_catalog.ts";
-import type { NumberPoint, SeriesState, Temporality } from "./metrics.ts";
-import { type Attributes, attributesKey } from "./resource.ts";
+import type { Attributes } from "./resource.ts";
 
 /** Event name of the per-query log records. */
 export const OS_DELAY_EVENT_NAME = "pgquerylens.query.os_delay";
@@ -72,83 +77,13 @@ export const OS_STATES: readonly {
 ];
 
 /** One data point of an eBPF tier metric. */
-export interface OsDelayPoint {
-  /** The metric (one of {@link OS_DELAY_FAMILIES}). */
-  family: OtelFamily;
-  /** The point. */
-  point: NumberPoint;
-}
+export type OsDelayPoint = FamilyPoint;
 
 /** How {@link osDelayPoints} keeps and times its series. */
-export interface OsDelayPointOptions {
-  /** Series state kept between snapshots (the one of the other metrics). */
-  state: SeriesState;
-  /** Temporality of the sums. */
-  temporality: Temporality;
-  /** Time of the points. */
-  nowNs: bigint;
-}
+export type OsDelayPointOptions = SeriesPointOptions;
 
 const usToNs = (us: number) => BigInt(Math.round(us)) * 1_000n;
 const msToNs = (ms: number) => BigInt(Math.round(ms)) * 1_000_000n;
-
-function pointValue(f: OtelFamily, v: number): bigint | number {
-  return f.valueType === "int" ? BigInt(Math.round(v)) : v;
-}
-
-function remember(state: SeriesState, key: string, startNs: bigint, value: number, timeNs: bigint): void {
-  state.series.delete(key);
-  state.series.set(key, { startNs, value, timeNs });
-}
-
-/** A sum fed with one cycle's increment: the running total lives in the series state. */
-function accumulated(
-  f: OtelFamily,
-  attributes: Attributes,
-  increment: number,
-  firstNs: bigint,
-  o: OsDelayPointOptions,
-): OsDelayPoint {
-  const key = `ebpf|${f.name}|${attributesKey(attributes)}`;
-  const prev = o.state.series.get(key);
-  const startNs = prev?.startNs ?? (firstNs < o.nowNs ? firstNs : o.nowNs);
-  const total = (prev?.value ?? 0) + increment;
-  remember(o.state, key, startNs, total, o.nowNs);
-  const delta = o.temporality === "delta";
-  return {
-    family: f,
-    point: {
-      attributes,
-      startTimeUnixNano: delta ? (prev?.timeNs ?? startNs) : startNs,
-      timeUnixNano: o.nowNs,
-      value: pointValue(f, delta ? increment : total),
-    },
-  };
-}
-
-/** A cumulative counter that started at `sinceNs` (a later start means it was reset). */
-function counter(
-  f: OtelFamily,
-  attributes: Attributes,
-  value: number,
-  sinceNs: bigint,
-  o: OsDelayPointOptions,
-): OsDelayPoint {
-  const key = `ebpf|${f.name}|${attributesKey(attributes)}`;
-  const prev = o.state.series.get(key);
-  remember(o.state, key, sinceNs, value, o.nowNs);
-  const continued = prev !== undefined && prev.startNs === sinceNs && value >= prev.value;
-  const delta = o.temporality === "delta";
-  return {
-    family: f,
-    point: {
-      attributes,
-      startTimeUnixNano: delta && continued ? prev.timeNs : sinceNs,
-      timeUnixNano: o.nowNs,
-      value: pointValue(f, delta && continued ? value - prev.value : value),
-    },
-  };
-}
 
 interface DatabaseSums {
   attrs: Attributes;
@@ -192,14 +127,14 @@ export function osDelayPoints(
     const first = usToNs(g.firstUs);
     for (const { state, field } of OS_STATES) {
       const attrs = { ...g.attrs, "pgquerylens.os.state": state };
-      out.push(accumulated(F.queryTime, attrs, g.ms[field] / 1000, first, o));
+      out.push(accumulatedPoint("ebpf", F.queryTime, attrs, g.ms[field] / 1000, first, o));
     }
-    out.push(accumulated(F.queries, g.attrs, g.queries, first, o));
+    out.push(accumulatedPoint("ebpf", F.queries, g.attrs, g.queries, first, o));
   }
   const stats = snapshot.ebpfStats;
   if (stats !== undefined) {
     const since = msToNs(stats.sinceUnixMs);
-    out.push(counter(F.probeHits, {}, stats.probeHits, since, o));
+    out.push(counterPoint("ebpf", F.probeHits, {}, stats.probeHits, since, o));
     const outcomes: [string, number][] = [
       ["emitted", stats.eventsEmitted],
       ["below_threshold", stats.belowThreshold],
@@ -209,7 +144,7 @@ export function osDelayPoints(
       ["inflight_full", stats.inflightFull],
     ];
     for (const [outcome, n] of outcomes) {
-      out.push(counter(F.outcomes, { "pgquerylens.outcome": outcome }, n, since, o));
+      out.push(counterPoint("ebpf", F.outcomes, { "pgquerylens.outcome": outcome }, n, since, o));
     }
   }
   return out;
