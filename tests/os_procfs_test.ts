@@ -342,6 +342,7 @@ Deno.test({
     const env = {
       ...clusterEnv(cluster, cluster.superuser, cluster.password),
       COLLECTION_LIST: '["shop"]',
+      PGQUERYLENS_OS_METRICS: "on",
       PGQUERYLENS_OS_ONESHOT_INTERVAL_MS: "500",
     };
     const { pid, done } = await startLoop(cluster, 4);
@@ -426,6 +427,7 @@ Deno.test({
     const run = await runAsNobodyFor({
       ...clusterEnv(cluster, cluster.superuser, cluster.password),
       COLLECTION_LIST: '["shop"]',
+      PGQUERYLENS_OS_METRICS: "on",
     }, 5000);
     await done;
     assert.equal(run.code, 0, run.stderr);
@@ -488,6 +490,7 @@ Deno.test({
       ...clusterEnv(cluster, cluster.superuser, cluster.password),
       HOSTNAME: host,
       COLLECTION_LIST: '["shop"]',
+      PGQUERYLENS_OS_METRICS: "on",
       ENABLE_QUERY_MONITORING: "true",
     };
     const on = await runCollectorFor(["-interval=1s", "-os_metrics=on"], env, 3500);

@@ -21,6 +21,8 @@ function configFor(cluster: Cluster | undefined, over: Partial<Config["os"]> = {
   }
   if (host !== undefined) c.hostname = host;
   c.database = "shop";
+  // `auto` follows query monitoring.
+  c.enableQueryMonitoring = true;
   c.os = { ...c.os, ...over };
   return c;
 }
@@ -254,4 +256,18 @@ Deno.test("OsCollector: nothing is measured while no database is monitored", asy
   assert.deepEqual(c.issues, []);
   assert.equal(c.os.measuring(), false, "not even probed");
   assert.ok((await c.cycle(caps)).kernelMetrics !== undefined, "with a database it measures");
+});
+
+Deno.test("OsCollector: auto follows query monitoring; on works without it", async () => {
+  const auto = configFor(undefined);
+  for (
+    const [config, enabled] of [
+      [auto, true],
+      [{ ...auto, enableQueryMonitoring: false }, false],
+      [{ ...configFor(undefined, { mode: "on" }), enableQueryMonitoring: false }, true],
+    ] as const
+  ) {
+    await using c = collectorFor(config, false);
+    assert.equal(c.os.enabled(), enabled);
+  }
 });
