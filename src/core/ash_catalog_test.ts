@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
+import { assertSchemaDeclaresCatalog } from "../../tests/support/schema_catalog.ts";
 import schema from "../../tests/schemas/active-session-history.schema.json" with { type: "json" };
-import envelope from "../../tests/schemas/qpm-envelope.schema.json" with { type: "json" };
 import { ACTIVE_SESSION_HISTORY, ASH_EVENT_TYPES } from "./ash_catalog.ts";
 import { EXTENDED_EVENT_TYPES, QPM_EVENT_TYPES } from "./catalog.ts";
 import { QUERYLENS_EVENT_TYPES } from "./querylens_catalog.ts";
@@ -41,36 +41,6 @@ Deno.test("ash catalog: names are snake_case and unique, OTLP keys unique, ident
   ]);
 });
 
-type Node = Record<string, unknown>;
-
-/** The JSON type a schema property demands, following `$ref`s into this schema or the envelope's. */
-function jsonType(node: Node): string {
-  const ref = node.$ref as string | undefined;
-  if (ref === undefined) return node.type as string;
-  const [file, pointer] = ref.split("#");
-  let at: unknown = file === "" ? schema : file === envelope.$id ? envelope : undefined;
-  for (const part of pointer.split("/").filter((p) => p !== "")) at = (at as Node)?.[part];
-  assert.ok(at, `unresolved ${ref}`);
-  return jsonType(at as Node);
-}
-
 Deno.test("ash catalog: the schema declares exactly its attributes, types and required keys", () => {
-  const set = schema.definitions.metricSet as unknown as {
-    required: string[];
-    properties: Record<string, Node>;
-  };
-  const fields = ACTIVE_SESSION_HISTORY.fields;
-  assert.deepEqual(
-    Object.keys(set.properties).sort(),
-    ["event_type", "cluster_name", "service_name", ...fields.map((f) => f.nri)].sort(),
-  );
-  assert.deepEqual(
-    [...set.required].sort(),
-    ["event_type", ...fields.filter((f) => f.required).map((f) => f.nri)].sort(),
-  );
-  for (const f of fields) {
-    const expected = f.type === "attribute" ? "string" : f.integer ? "integer" : "number";
-    assert.equal(jsonType(set.properties[f.nri]), expected, f.nri);
-  }
-  assert.deepEqual(set.properties.event_type, { const: ACTIVE_SESSION_HISTORY.eventType });
+  assertSchemaDeclaresCatalog(ACTIVE_SESSION_HISTORY, schema);
 });
