@@ -219,9 +219,13 @@ Deno.test("ASH: 50 sessions in known states give the expected states, wait event
           attrs(p)["postgresql.state"] === state && attrs(p)["postgresql.wait_event_type"] === waitType
         )
           .reduce((n: number, p: { asDouble: number }) => n + p.asDouble, 0);
-      assert.equal(byState("active"), 10);
-      assert.equal(byState("active", "Lock"), 20);
-      assert.equal(byState("idle in transaction", "Client"), 20);
+      // Averages of two samples: a busy session caught in a brief wait moves half a session.
+      const near = (got: number, want: number) =>
+        assert.ok(Math.abs(got - want) <= 1, `${got}, expected ${want}`);
+      near(byState("active"), 10);
+      near(byState("active", "Lock"), 20);
+      near(byState("idle in transaction", "Client"), 20);
+      near(byState("active") + byState("active", "Lock") + byState("idle in transaction", "Client"), 50);
       assert.ok(gauge.every((p) => attrs(p)["db.namespace"] === "shop"));
       const sums = all.filter((m) => m.name === "pgquerylens.ash.samples").flatMap((m) => m.sum.dataPoints);
       assert.equal(sums.reduce((n: number, p: { asInt: string }) => n + Number(p.asInt), 0), 2 * 50);

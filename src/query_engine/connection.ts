@@ -86,6 +86,8 @@ export function isStartupParameterRefusal(e: unknown): boolean {
 interface Client {
   sql: postgres.Sql;
   timeouts: boolean;
+  /** The server refused this client's login for its startup parameters. */
+  refusedLogin?: boolean;
 }
 
 /** How a {@link ManagedSession} connects and runs statements. */
@@ -129,8 +131,11 @@ class ManagedSession implements Session {
       return await this.#run(client, text, params, options);
     } catch (e) {
       // The login was refused before the statement was sent: run it once on a login without them.
-      if (client.timeouts && isStartupParameterRefusal(e) && !this.#closed) {
-        this.#policy.refused(e);
+      // Statements queued on the same refused client fail with the client's destruction instead.
+      const refusal = isStartupParameterRefusal(e);
+      if (refusal) client.refusedLogin = true;
+      if (client.timeouts && !this.#closed && (refusal || (client.refusedLogin && isConnectionError(e)))) {
+        if (refusal) this.#policy.refused(e);
         return await this.#run(this.#client ??= this.#policy.create(), text, params, options);
       }
       throw e;
