@@ -1,24 +1,16 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import {
+  assertExtendedDocumentsValid,
+  assertOtherDocumentsUnchanged,
+  fixtureSnapshot,
+  NRI_TEST_OPTIONS,
+} from "../../tests/support/extended_nri.ts";
 import type { AshAggregate, UnifiedMetrics } from "../core/model.ts";
-import { assertValidDocuments, validateDocument } from "../../tests/support/schema.ts";
+import { validateDocument } from "../../tests/support/schema.ts";
 import { ashMetricSets } from "./ash.ts";
 import { encodeQpmDocuments, type NriOptions, qpmMetricSets } from "./qpm.ts";
 
-const FIXTURES = join(import.meta.dirname!, "..", "..", "tests", "fixtures", "nri");
-
-function fixtureSnapshot(): UnifiedMetrics {
-  const raw = JSON.parse(Deno.readTextFileSync(join(FIXTURES, "snapshot.json")));
-  return { ...raw, collectedAt: new Date(raw.collectedAt) };
-}
-
-const DEFAULTS: NriOptions = {
-  integrationVersion: "0.1.0",
-  pretty: false,
-  addHostname: false,
-  isRds: false,
-  protocol: 3,
-};
+const DEFAULTS: NriOptions = NRI_TEST_OPTIONS;
 
 const WINDOW = {
   windowSamples: 15,
@@ -106,15 +98,7 @@ Deno.test("ash NRI: one metric set per group, exactly the catalog's keys", () =>
 });
 
 Deno.test("ash NRI: the QPM documents stay byte for byte what they are without it; it comes last", () => {
-  for (
-    const variant of [{}, { isRds: true }, { compat: false }, { protocol: 4 as const }, { pretty: true }]
-  ) {
-    const opts = { ...DEFAULTS, ...variant };
-    const plain = encodeQpmDocuments(fixtureSnapshot(), opts).documents;
-    const docs = encodeQpmDocuments(withAsh(), opts).documents;
-    assert.deepEqual(docs.slice(0, plain.length), plain, JSON.stringify(variant));
-    assert.equal(docs.length, plain.length + 1, JSON.stringify(variant));
-  }
+  assertOtherDocumentsUnchanged(withAsh);
   const types = qpmMetricSets(
     { ...withAsh(), queryExecutions: [], queryLensAggregates: [] },
     { isRds: false, compat: true },
@@ -127,18 +111,7 @@ Deno.test("ash NRI: the QPM documents stay byte for byte what they are without i
 });
 
 Deno.test("ash NRI: documents meet the closed schema in protocol 3 and 4, with or without SDK keys", () => {
-  for (
-    const variant of [{}, { compat: false }, { cluster: "c", service: "s", addHostname: true }, {
-      protocol: 4 as const,
-    }]
-  ) {
-    const doc = JSON.parse(encodeQpmDocuments(withAsh(), { ...DEFAULTS, ...variant }).documents.at(-1)!);
-    const result = validateDocument(doc, { compat: variant.compat });
-    const expected = variant.protocol === 4 ? "v4.schema.json" : "active-session-history.schema.json";
-    assert.deepEqual(result, { schema: expected, errors: [] }, JSON.stringify(variant));
-  }
-  const stdout = encodeQpmDocuments(withAsh(), { ...DEFAULTS, pretty: true }).documents.join("");
-  assert.equal(assertValidDocuments(stdout).at(-1)!.schema, "active-session-history.schema.json");
+  assertExtendedDocumentsValid(withAsh, "active-session-history.schema.json");
 });
 
 Deno.test("ash NRI: the schema refuses unknown keys, missing keys and wrong values", () => {

@@ -1,24 +1,16 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import {
+  assertExtendedDocumentsValid,
+  assertOtherDocumentsUnchanged,
+  fixtureSnapshot,
+  NRI_TEST_OPTIONS,
+} from "../../tests/support/extended_nri.ts";
 import type { KernelBackendRow, KernelMetrics, KernelQueryRow, UnifiedMetrics } from "../core/model.ts";
-import { assertValidDocuments, validateDocument } from "../../tests/support/schema.ts";
+import { validateDocument } from "../../tests/support/schema.ts";
 import { kernelMetricSets } from "./kernel_metrics.ts";
 import { encodeQpmDocuments, type NriOptions, qpmMetricSets } from "./qpm.ts";
 
-const FIXTURES = join(import.meta.dirname!, "..", "..", "tests", "fixtures", "nri");
-
-function fixtureSnapshot(): UnifiedMetrics {
-  const raw = JSON.parse(Deno.readTextFileSync(join(FIXTURES, "snapshot.json")));
-  return { ...raw, collectedAt: new Date(raw.collectedAt) };
-}
-
-const DEFAULTS: NriOptions = {
-  integrationVersion: "0.1.0",
-  pretty: false,
-  addHostname: false,
-  isRds: false,
-  protocol: 3,
-};
+const DEFAULTS: NriOptions = NRI_TEST_OPTIONS;
 
 const BUSY: KernelBackendRow = {
   pid: 4242,
@@ -182,33 +174,14 @@ Deno.test("kernel NRI: the host set, then the query sets, then the backend sets"
 });
 
 Deno.test("kernel NRI: the other documents stay byte for byte what they are without it; it comes last", () => {
-  for (
-    const variant of [{}, { isRds: true }, { compat: false }, { protocol: 4 as const }, { pretty: true }]
-  ) {
-    const opts = { ...DEFAULTS, ...variant };
-    const plain = encodeQpmDocuments(fixtureSnapshot(), opts).documents;
-    const docs = encodeQpmDocuments(withKernel(), opts).documents;
-    assert.deepEqual(docs.slice(0, plain.length), plain, JSON.stringify(variant));
-    assert.equal(docs.length, plain.length + 1, JSON.stringify(variant));
-  }
+  assertOtherDocumentsUnchanged(withKernel);
   const types = qpmMetricSets({ ...withKernel(), activeSessionHistory: [] }, { isRds: false, compat: true })
     .types.map((t) => t.eventType);
   assert.deepEqual(types.slice(-2), ["PostgresActiveSessionHistory", "PostgresKernelMetrics"]);
 });
 
 Deno.test("kernel NRI: documents meet the closed schema in protocol 3 and 4", () => {
-  for (
-    const variant of [{}, { compat: false }, { cluster: "c", service: "s", addHostname: true }, {
-      protocol: 4 as const,
-    }]
-  ) {
-    const doc = JSON.parse(encodeQpmDocuments(withKernel(), { ...DEFAULTS, ...variant }).documents.at(-1)!);
-    const result = validateDocument(doc, { compat: variant.compat });
-    const expected = variant.protocol === 4 ? "v4.schema.json" : "kernel-metrics.schema.json";
-    assert.deepEqual(result, { schema: expected, errors: [] }, JSON.stringify(variant));
-  }
-  const stdout = encodeQpmDocuments(withKernel(), { ...DEFAULTS, pretty: true }).documents.join("");
-  assert.equal(assertValidDocuments(stdout).at(-1)!.schema, "kernel-metrics.schema.json");
+  assertExtendedDocumentsValid(withKernel, "kernel-metrics.schema.json");
 });
 
 Deno.test("kernel NRI: the schema refuses keys of another scope, missing keys and wrong values", () => {

@@ -1,24 +1,16 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import {
+  assertExtendedDocumentsValid,
+  assertOtherDocumentsUnchanged,
+  fixtureSnapshot,
+  NRI_TEST_OPTIONS,
+} from "../../tests/support/extended_nri.ts";
 import type { QueryOsDelay, UnifiedMetrics } from "../core/model.ts";
-import { assertValidDocuments, validateDocument } from "../../tests/support/schema.ts";
+import { validateDocument } from "../../tests/support/schema.ts";
 import { osDelayMetricSets } from "./os_delays.ts";
 import { encodeQpmDocuments, type NriOptions, qpmMetricSets } from "./qpm.ts";
 
-const FIXTURES = join(import.meta.dirname!, "..", "..", "tests", "fixtures", "nri");
-
-function fixtureSnapshot(): UnifiedMetrics {
-  const raw = JSON.parse(Deno.readTextFileSync(join(FIXTURES, "snapshot.json")));
-  return { ...raw, collectedAt: new Date(raw.collectedAt) };
-}
-
-const DEFAULTS: NriOptions = {
-  integrationVersion: "0.1.0",
-  pretty: false,
-  addHostname: false,
-  isRds: false,
-  protocol: 3,
-};
+const DEFAULTS: NriOptions = NRI_TEST_OPTIONS;
 
 /** A lock wait joined to its pg_querylens execution. */
 const BLOCKED: QueryOsDelay = {
@@ -102,15 +94,7 @@ Deno.test("os delays NRI: one metric set per traced query, exactly the catalog's
 });
 
 Deno.test("os delays NRI: the other documents stay byte for byte what they are without it; it comes last", () => {
-  for (
-    const variant of [{}, { isRds: true }, { compat: false }, { protocol: 4 as const }, { pretty: true }]
-  ) {
-    const opts = { ...DEFAULTS, ...variant };
-    const plain = encodeQpmDocuments(fixtureSnapshot(), opts).documents;
-    const docs = encodeQpmDocuments(withDelays(), opts).documents;
-    assert.deepEqual(docs.slice(0, plain.length), plain, JSON.stringify(variant));
-    assert.equal(docs.length, plain.length + 1, JSON.stringify(variant));
-  }
+  assertOtherDocumentsUnchanged(withDelays);
   const types = qpmMetricSets(
     { ...withDelays(), queryExecutions: [], activeSessionHistory: [] },
     { isRds: false, compat: true },
@@ -123,18 +107,7 @@ Deno.test("os delays NRI: the other documents stay byte for byte what they are w
 });
 
 Deno.test("os delays NRI: documents meet the closed schema in protocol 3 and 4, with or without SDK keys", () => {
-  for (
-    const variant of [{}, { compat: false }, { cluster: "c", service: "s", addHostname: true }, {
-      protocol: 4 as const,
-    }]
-  ) {
-    const doc = JSON.parse(encodeQpmDocuments(withDelays(), { ...DEFAULTS, ...variant }).documents.at(-1)!);
-    const result = validateDocument(doc, { compat: variant.compat });
-    const expected = variant.protocol === 4 ? "v4.schema.json" : "query-os-delays.schema.json";
-    assert.deepEqual(result, { schema: expected, errors: [] }, JSON.stringify(variant));
-  }
-  const stdout = encodeQpmDocuments(withDelays(), { ...DEFAULTS, pretty: true }).documents.join("");
-  assert.equal(assertValidDocuments(stdout).at(-1)!.schema, "query-os-delays.schema.json");
+  assertExtendedDocumentsValid(withDelays, "query-os-delays.schema.json");
 });
 
 Deno.test("os delays NRI: the schema refuses unknown keys, missing keys and wrong values", () => {
