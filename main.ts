@@ -17,7 +17,8 @@ import { ConfigError } from "./src/config/types.ts";
 import { createLogger, IssueReporter } from "./src/core/log.ts";
 import { runCollector } from "./src/run.ts";
 import { type OtelSettings, resolveOtelSettings } from "./src/otel_adapter/settings.ts";
-import { versionLine } from "./src/version.ts";
+import { VERSION, versionLine } from "./src/version.ts";
+import { installNativeAssets } from "./src/extensions/native_install.ts";
 
 /** Runs the CLI with `argv`; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -51,6 +52,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const logger = createLogger(config.verbose ? "debug" : "info");
   for (const w of warnings) logger.log("warn", w);
+  const native = await installNativeAssets(config.tempDir, VERSION);
+  if (native.dir !== undefined) logger.log("debug", `native libraries in ${native.dir}`);
+  for (const problem of new Set(Object.values(native.problems))) logger.log("debug", problem);
   return await runCollector(config, logger, new IssueReporter(logger), { customQueries, otelSettings });
 }
 

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { startTaskArgs } from "./start_task.ts";
 import { startCluster } from "../tests/support/cluster.ts";
 import { clusterEnv, runCollectorProcess } from "../tests/support/collector.ts";
 import {
@@ -28,7 +29,7 @@ export function serverConfigured(args: string[], env: (name: string) => string |
 
 async function passThrough(args: string[]): Promise<number> {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=collector", "--quiet", "main.ts", ...args],
+    args: [...startTaskArgs(), ...args],
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

@@ -30,6 +30,7 @@ import {
 } from "./support/ebpf.ts";
 import { assertValidDocuments } from "./support/schema.ts";
 import { repoRoot } from "./support/servers.ts";
+import { startTaskArgs } from "../scripts/start_task.ts";
 import { waitUntil } from "./support/workload.ts";
 
 if (Deno.uid() !== 0) throw new Error("tests/os_ebpf_test.ts loads BPF programs: run it as root");
@@ -288,7 +289,7 @@ Deno.test("eBPF tier not permitted: one clear message, every other event type un
   };
   /** One-shot run as root without any capability, as `deno task start` runs it. */
   const runWithoutCaps = async (extra: Record<string, string>) => {
-    const [cmd, args] = withoutCapabilities(Deno.execPath(), ["run", "-P=collector", "--quiet", "main.ts"]);
+    const [cmd, args] = withoutCapabilities(Deno.execPath(), startTaskArgs());
     const out = await new Deno.Command(cmd, {
       args,
       cwd: repoRoot(),

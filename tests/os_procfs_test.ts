@@ -23,6 +23,7 @@ import {
 import { clusterConnections } from "./support/qpm.ts";
 import { assertValidDocuments } from "./support/schema.ts";
 import { repoRoot } from "./support/servers.ts";
+import { startTaskArgs } from "../scripts/start_task.ts";
 import { holdRowLock, setupWorkloadSchema, waitUntil } from "./support/workload.ts";
 import { defaultConfig } from "../src/config/defaults.ts";
 import type { Config } from "../src/config/types.ts";
@@ -370,13 +371,24 @@ Deno.test({
   },
 });
 
+const NOBODY_STATE_ROOT = "/var/lib/pgquerylens";
+const NOBODY_UID = 65534;
+const NOBODY_GID = 65534;
+
 /** Runs the collector as the OS user `nobody` for `ms` in daemon mode (`-interval=1s`). */
 async function runAsNobodyFor(env: Record<string, string>, ms: number): Promise<CollectorRun> {
   const dir = await Deno.makeTempDir({ prefix: "pgql-nobody-" });
+  // temp_dir (where the native libraries are extracted) must be below a state root the permission
+  // set allows and belong to the collector's user.
+  await Deno.mkdir(NOBODY_STATE_ROOT, { recursive: true, mode: 0o711 });
+  const tempDir = join(NOBODY_STATE_ROOT, `test-nobody-${crypto.randomUUID()}`);
+  await Deno.mkdir(tempDir, { mode: 0o700 });
   try {
     await Deno.chmod(dir, 0o777);
+    await Deno.chown(tempDir, NOBODY_UID, NOBODY_GID);
     const vars = {
       ...env,
+      TEMP_DIR: tempDir,
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       HOME: dir,
       DENO_DIR: join(dir, "deno"),
@@ -392,10 +404,7 @@ async function runAsNobodyFor(env: Record<string, string>, ms: number): Promise<
         "-i",
         ...Object.entries(vars).map(([k, v]) => `${k}=${v}`),
         Deno.execPath(),
-        "run",
-        "-P=collector",
-        "--quiet",
-        "main.ts",
+        ...startTaskArgs(),
         "-interval=1s",
         "-verbose",
       ],
@@ -413,6 +422,7 @@ async function runAsNobodyFor(env: Record<string, string>, ms: number): Promise<
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+    await Deno.remove(tempDir, { recursive: true });
   }
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runTimedCollector } from "./collector_process.ts";
+import { runTimedCollector, runTimedCommand } from "./collector_process.ts";
 import { childPids } from "./proc.ts";
 
 /** A TCP port on 127.0.0.1 with nothing listening a moment ago. */
@@ -53,4 +53,42 @@ Deno.test("a run past its timeout is killed and fails with the stderr tail", asy
     }),
     [],
   );
+});
+
+Deno.test("runTimedCommand records when the first byte reached stdout, from the caller's clock", async () => {
+  const run = await runTimedCommand(
+    ["sh", "-c", 'sleep 0.4; printf first; sleep 0.4; echo " second $FOO-${BAR:-unset}"'],
+    { FOO: "given" },
+    { timeoutMs: 10_000 },
+  );
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, "first second given-unset\n", "only the given environment reaches the command");
+  assert.ok(run.firstStdoutMs !== undefined);
+  assert.ok(run.firstStdoutMs >= 390, `first byte after ${run.firstStdoutMs} ms`);
+  assert.ok(
+    run.wallMs - run.firstStdoutMs >= 390,
+    `first byte ${run.firstStdoutMs} ms, exit ${run.wallMs} ms`,
+  );
+  assert.ok(run.usage.maxRssKb > 0);
+});
+
+Deno.test("runTimedCommand leaves firstStdoutMs unset when nothing reaches stdout", async () => {
+  const run = await runTimedCommand(["sh", "-c", "echo only-stderr >&2"], {}, { timeoutMs: 10_000 });
+  assert.equal(run.code, 0);
+  assert.equal(run.stdout, "");
+  assert.equal(run.stderr, "only-stderr\n");
+  assert.equal(run.firstStdoutMs, undefined);
+});
+
+Deno.test("runTimedCommand refuses an empty command", async () => {
+  await assert.rejects(runTimedCommand([], {}), /command is empty/);
+});
+
+Deno.test("runTimedCommand reports the CPU time the command used, however busy the machine is", async () => {
+  const spin = "import process from 'node:process'; const used = () => { const u = process.cpuUsage(); " +
+    "return (u.user + u.system) / 1000; }; while (used() < 155) {}";
+  const run = await runTimedCommand([Deno.execPath(), "eval", spin], {}, { timeoutMs: 30_000 });
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(run.usage.cpuMs >= 155 && run.usage.cpuMs < 1500, `CPU ${run.usage.cpuMs} ms`);
+  assert.equal(run.usage.cpuMs, run.usage.userMs + run.usage.sysMs);
 });

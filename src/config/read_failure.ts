@@ -8,7 +8,12 @@
  */
 
 /** Directories holding configuration the collector may read (the `read` permission lists them). */
-export const CONFIG_DIRS: readonly string[] = ["/etc/pgquerylens", "/etc/newrelic-infra", "/tmp/pgquerylens"];
+export const CONFIG_DIRS: readonly string[] = [
+  "/etc/pgquerylens",
+  "/etc/newrelic-infra",
+  "/tmp/pgquerylens",
+  "/var/lib/pgquerylens",
+];
 
 /** The reason `err`, thrown by reading a file, gives: a sentence without a trailing period. */
 export function readFailure(err: unknown): string {

@@ -18,6 +18,20 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
+const RUN_AGAIN = /,? run again with the --allow-([a-z]+) flag/g;
+
+/**
+ * Rewrites the runtime's advice for a refused permission ("run again with the --allow-net flag"),
+ * which a compiled binary cannot follow, into what it means here: the collector's fixed permission
+ * set does not grant that access.
+ */
+export function explainPermission(message: string): string {
+  return message.replace(
+    RUN_AGAIN,
+    (_, kind: string) => ` (refused: the collector's permission set does not grant this ${kind} access)`,
+  );
+}
+
 /** A logger that writes `[LEVEL] message` lines through `write`, up to `maxLevel`. */
 export function createLogger(
   maxLevel: LogLevel,
@@ -25,7 +39,7 @@ export function createLogger(
 ): Logger {
   return {
     log(level, message) {
-      if (ORDER[level] <= ORDER[maxLevel]) write(`[${level.toUpperCase()}] ${message}`);
+      if (ORDER[level] <= ORDER[maxLevel]) write(`[${level.toUpperCase()}] ${explainPermission(message)}`);
     },
   };
 }

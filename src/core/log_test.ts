@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLogger, IssueReporter } from "./log.ts";
+import { createLogger, explainPermission, IssueReporter } from "./log.ts";
 
 Deno.test("issues are logged once per cause and counted every time", () => {
   const lines: string[] = [];
@@ -20,4 +20,17 @@ Deno.test("the level filter drops more verbose messages", () => {
   log.log("info", "b");
   log.log("error", "c");
   assert.deepEqual(lines, ["[ERROR] c"]);
+});
+
+Deno.test("a refused permission is explained as the permission set's, not as a flag to add", () => {
+  const lines: string[] = [];
+  const logger = createLogger("info", (l) => lines.push(l));
+  // The runtime's message for a refused connection (Deno 2.9).
+  const refused = 'Requires net access to "127.0.0.1:9", run again with the --allow-net flag';
+  logger.log("error", `connection: ${refused}`);
+  assert.deepEqual(lines, [
+    '[ERROR] connection: Requires net access to "127.0.0.1:9" (refused: the collector\'s permission set does ' +
+    "not grant this net access)",
+  ]);
+  assert.equal(explainPermission("no permission here"), "no permission here");
 });

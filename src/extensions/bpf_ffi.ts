@@ -18,7 +18,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { FFI_PERMISSION_HINT, nativeAssetPath, withAssetProblem } from "./native_assets.ts";
 import {
   BPF_ABI_VERSION,
   COUNTER_NAMES,
@@ -98,20 +98,20 @@ const SYMBOLS = {
 /** The loaded loader library. */
 export type LoaderLibrary = Deno.DynamicLibrary<typeof SYMBOLS>;
 
-function repoPath(...parts: string[]): string {
-  const dir = import.meta.dirname;
-  if (!dir) throw new Error("bpf_ffi.ts must be loaded from a local file to find its native parts");
-  return join(dir, "..", "..", ...parts);
-}
-
-/** `ffi/build/libpgquerylens_bpf.so` of this source tree (where `make -C ffi` builds it). */
+/**
+ * The loader library: its extracted copy once the native pieces were installed at start, otherwise
+ * `ffi/build/libpgquerylens_bpf.so` of this source tree (where `make -C ffi` builds it).
+ */
 export function defaultLoaderPath(): string {
-  return repoPath("ffi", "build", "libpgquerylens_bpf.so");
+  return nativeAssetPath("bpf_loader");
 }
 
-/** `bpf/build/pgql_delay.bpf.o` of this source tree (where `make -C bpf` builds it). */
+/**
+ * The BPF object: its extracted copy once the native pieces were installed at start, otherwise
+ * `bpf/build/pgql_delay.bpf.o` of this source tree (where `make -C bpf` builds it).
+ */
 export function defaultObjectPath(): string {
-  return repoPath("bpf", "build", "pgql_delay.bpf.o");
+  return nativeAssetPath("bpf_object");
 }
 
 const MESSAGE_BYTES = 4096;
@@ -151,11 +151,14 @@ export function loadLoaderLibrary(path: string = defaultLoaderPath()): LoaderLib
     lib = Deno.dlopen(path, SYMBOLS);
   } catch (e) {
     const hint = e instanceof Deno.errors.NotCapable
-      ? `grant --allow-ffi=${path}`
+      ? FFI_PERMISSION_HINT
       : `build it with "make -C ffi" (it needs libbpf-dev and libelf-dev)`;
     throw new BpfTierError(
       "no_library",
-      `cannot load the eBPF loader library ${path}: ${(e as Error).message}; ${hint}`,
+      withAssetProblem(
+        "bpf_loader",
+        `cannot load the eBPF loader library ${path}: ${(e as Error).message}; ${hint}`,
+      ),
     );
   }
   const problem = abiProblem(lib);

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { FFI_PERMISSION_HINT, nativeAssetPath, withAssetProblem } from "./native_assets.ts";
 import {
   decodeHeader,
   decodeRecord,
@@ -164,11 +164,12 @@ const SYMBOLS = {
 /** The loaded reader library. */
 export type ReaderLibrary = Deno.DynamicLibrary<typeof SYMBOLS>;
 
-/** `ffi/build/libpgquerylens.so` of this source tree (where `make -C ffi` builds it). */
+/**
+ * The reader library: its extracted copy once the native pieces were installed at start, otherwise
+ * `ffi/build/libpgquerylens.so` of this source tree (where `make -C ffi` builds it).
+ */
 export function defaultLibraryPath(): string {
-  const dir = import.meta.dirname;
-  if (!dir) throw new Error("querylens_ffi.ts must be loaded from a local file to find ffi/build");
-  return join(dir, "..", "..", "ffi", "build", "libpgquerylens.so");
+  return nativeAssetPath("reader");
 }
 
 /**
@@ -184,11 +185,14 @@ export function loadReaderLibrary(path: string = defaultLibraryPath()): ReaderLi
     lib = Deno.dlopen(path, SYMBOLS);
   } catch (e) {
     const hint = e instanceof Deno.errors.NotCapable
-      ? `grant --allow-ffi=${path}`
+      ? FFI_PERMISSION_HINT
       : `build it with "make -C ffi" or set the library path`;
     throw new QueryLensReaderError(
       "no_library",
-      `cannot load the pg_querylens reader library ${path}: ${(e as Error).message}; ${hint}`,
+      withAssetProblem(
+        "reader",
+        `cannot load the pg_querylens reader library ${path}: ${(e as Error).message}; ${hint}`,
+      ),
     );
   }
   const problem = layoutProblem(lib);

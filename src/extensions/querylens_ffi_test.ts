@@ -19,6 +19,8 @@ import {
   ringStressOk,
   stressSegmentName,
 } from "../../tests/support/ring_stress.ts";
+import { testStateDir } from "../../tests/support/state_root.ts";
+import { startTaskPermissionFlags } from "../../scripts/start_task.ts";
 import { repoRoot } from "../../tests/support/servers.ts";
 
 await buildFfi();
@@ -349,34 +351,57 @@ Deno.test("a closed reader refuses further calls and closing twice is harmless",
   assert.throws(() => reader.header(), /is closed/);
 });
 
-Deno.test("the collector permission set may load the reader library and nothing else", async () => {
+Deno.test("the collector permission set loads the extracted reader library and nothing else", async () => {
   const dir = await Deno.makeTempDir({ prefix: "qlr-perm-" });
+  await using state = await testStateDir("test-qlr-perm");
   try {
     const script = join(dir, "probe.ts");
-    const module = pathToFileURL(join(repoRoot(), "src", "extensions", "querylens_ffi.ts")).href;
+    const href = (...p: string[]) => pathToFileURL(join(repoRoot(), "src", "extensions", ...p)).href;
     await Deno.writeTextFile(
       script,
-      `import { loadReaderLibrary } from "${module}";
+      `import { loadReaderLibrary } from "${href("querylens_ffi.ts")}";
+import { installNativeAssets } from "${href("native_install.ts")}";
+import { sourceAssetPath } from "${href("native_assets.ts")}";
+const tryLoad = (what: string, path: string) => {
+  try {
+    Deno.dlopen(path, { getpid: { parameters: [], result: "i32" } });
+    console.log(what, "loaded");
+  } catch (e) {
+    console.log(what, "refused", (e as Error).name);
+  }
+};
+tryLoad("before", sourceAssetPath("reader"));
+const report = await installNativeAssets(Deno.args[0], "test");
 const lib = loadReaderLibrary();
-console.log("version", lib.symbols.qlr_layout_version());
-try {
-  Deno.dlopen("libc.so.6", { getpid: { parameters: [], result: "i32" } });
-  console.log("libc loaded");
-} catch (e) {
-  console.log("libc refused", (e as Error).name);
-}
+console.log("version", lib.symbols.qlr_layout_version(), "from", report.paths.reader);
+tryLoad("libc", "libc.so.6");
+// Documented limit: a symbol is looked up in the library and its dependencies.
+tryLoad("libc through the reader's handle", report.paths.reader!);
+tryLoad("source", sourceAssetPath("reader"));
 `,
     );
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-P=collector", "--config", join(repoRoot(), "deno.json"), script],
+      args: [
+        "run",
+        ...startTaskPermissionFlags(),
+        "--config",
+        join(repoRoot(), "deno.json"),
+        script,
+        state.path,
+      ],
       cwd: dir,
       stdout: "piped",
       stderr: "piped",
     }).output();
     const stdout = new TextDecoder().decode(out.stdout);
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    assert.match(stdout, /^version 1$/m);
+    assert.match(stdout, /^before refused NotCapable$/m);
+    const loaded = stdout.match(/^version 1 from (\S+)$/m);
+    assert.ok(loaded, stdout);
+    assert.ok(loaded[1].startsWith(join(state.path, "native", "test-")), loaded[1]);
     assert.match(stdout, /^libc refused NotCapable$/m);
+    assert.match(stdout, /^source refused NotCapable$/m);
+    assert.match(stdout, /^libc through the reader's handle loaded$/m);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -8,6 +8,7 @@
 
 import type { Cluster } from "./cluster.ts";
 import { repoRoot } from "./servers.ts";
+import { startTaskArgs } from "../../scripts/start_task.ts";
 
 /** Outcome of one collector run. */
 export interface CollectorRun {
@@ -26,7 +27,7 @@ export function collectorCommand(
   signal?: AbortSignal,
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=collector", "--quiet", "main.ts", ...args],
+    args: [...startTaskArgs(), ...args],
     cwd: repoRoot(),
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/root", ...env },
     clearEnv: true,

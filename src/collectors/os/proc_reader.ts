@@ -17,6 +17,7 @@
  */
 
 import { defaultLibraryPath } from "../../extensions/querylens_ffi.ts";
+import { withAssetProblem } from "../../extensions/native_assets.ts";
 
 /** Outcome of reading one file. */
 export type ProcReadResult =
@@ -89,7 +90,9 @@ export function ffiProcReader(libraryPath: string = defaultLibraryPath()): FfiPr
   try {
     lib = Deno.dlopen(libraryPath, PROC_SYMBOLS);
   } catch (e) {
-    throw new Error(`cannot load ${libraryPath} to read /proc: ${(e as Error).message}`);
+    throw new Error(
+      withAssetProblem("reader", `cannot load ${libraryPath} to read /proc: ${(e as Error).message}`),
+    );
   }
   let buf = new Uint8Array(BUFFER_SIZE);
   const read: ProcFileReader = (path) => {

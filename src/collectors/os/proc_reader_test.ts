@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { defaultLibraryPath } from "../../extensions/querylens_ffi.ts";
 import { denoProcReader, ffiProcReader, openProcReader } from "./proc_reader.ts";
+import { testStateDir } from "../../../tests/support/state_root.ts";
 
 const GONE_PID = 2 ** 22 + 1; // beyond the largest pid_max: never a process
 
@@ -103,11 +104,12 @@ async function runScript(
   asNobody: boolean,
 ): Promise<unknown> {
   const dir = await Deno.makeTempDir({ prefix: "pgql-os-" });
+  await using state = await testStateDir("test-proc-reader", asNobody);
   try {
     await Deno.chmod(dir, 0o777);
     const file = join(dir, "probe.ts");
     await Deno.writeTextFile(file, script, { mode: 0o644 });
-    const deno = [Deno.execPath(), "run", ...flags, "--quiet", file, ...args];
+    const deno = [Deno.execPath(), "run", ...flags, "--quiet", file, ...args, state.path];
     const env = `DENO_DIR=${join(dir, "deno")}`;
     const [cmd, cmdArgs] = asNobody
       ? ["setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", "env", env, ...deno]]
@@ -123,6 +125,7 @@ async function runScript(
 }
 
 const MODULE = new URL("./proc_reader.ts", import.meta.url).href;
+const INSTALL_MODULE = new URL("../../extensions/native_install.ts", import.meta.url).href;
 
 Deno.test({
   name: "both readers: another user's /proc/<pid>/io is 'denied' while its stat is read",
@@ -158,7 +161,9 @@ Deno.test({
   ignore: Deno.uid() !== 0,
   async fn() {
     const script = `import { openProcReader } from ${JSON.stringify(MODULE)};
-const [pid, gone] = Deno.args;
+import { installNativeAssets } from ${JSON.stringify(INSTALL_MODULE)};
+const [pid, gone, stateDir] = Deno.args;
+await installNativeAssets(stateDir, "test");
 let refused = "";
 try { Deno.readTextFileSync("/proc/" + pid + "/stat"); } catch (e) { refused = e.name; }
 const r = openProcReader();
