@@ -6,7 +6,8 @@
  * Without `--interval` it runs one cycle and exits, as the infrastructure agent runs
  * integrations; with it, it keeps collecting until SIGINT or SIGTERM.
  *
- * Exit codes: 0 success, 1 invalid configuration (including OTLP settings and their certificate).
+ * Exit codes: 0 success, 1 invalid configuration (including OTLP settings and their certificate), 70
+ * an unexpected failure.
  *
  * @module
  */
@@ -14,7 +15,7 @@
 import { clearParserEnv, loadConfig, usage, wantsHelp } from "./src/config/mod.ts";
 import { type CustomQueryDef, loadCustomQueries } from "./src/collectors/custom/config_file.ts";
 import { ConfigError } from "./src/config/types.ts";
-import { createLogger, IssueReporter } from "./src/core/log.ts";
+import { createLogger, explainPermission, IssueReporter } from "./src/core/log.ts";
 import { runCollector } from "./src/run.ts";
 import { type OtelSettings, resolveOtelSettings } from "./src/otel_adapter/settings.ts";
 import { VERSION, versionLine } from "./src/version.ts";
@@ -58,4 +59,28 @@ export async function main(argv: string[]): Promise<number> {
   return await runCollector(config, logger, new IssueReporter(logger), { customQueries, otelSettings });
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+/**
+ * Exit code of an unexpected failure (EX_SOFTWARE): distinct from 1, invalid configuration, so that a
+ * supervisor can restart after a crash and not after a configuration error.
+ */
+export const EXIT_UNEXPECTED = 70;
+
+/** Runs `run` (the CLI by default) and turns an unexpected exception into a logged error and exit 70. */
+export async function runMain(
+  argv: string[],
+  run: (argv: string[]) => Promise<number> = main,
+  write: (line: string) => void = (line) => console.error(line),
+): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (e) {
+    write(
+      explainPermission(
+        `[ERROR] unexpected failure: ${e instanceof Error ? e.stack ?? e.message : String(e)}`,
+      ),
+    );
+    return EXIT_UNEXPECTED;
+  }
+}
+
+if (import.meta.main) Deno.exit(await runMain(Deno.args));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startCluster } from "./tests/support/cluster.ts";
 import { clusterEnv, runCollectorFor, runCollectorProcess } from "./tests/support/collector.ts";
-import { main } from "./main.ts";
+import { EXIT_UNEXPECTED, main, runMain } from "./main.ts";
 import { MISSING_CREDENTIALS } from "./src/config/validate.ts";
 import { versionLine } from "./src/version.ts";
 
@@ -61,4 +61,14 @@ Deno.test("the CLI as the compiled binary runs it", async (t) => {
     assert.ok(!run.stderr.includes("[ERROR]"), run.stderr);
     assert.ok(!run.stderr.includes(cluster.password), "the password never appears");
   });
+});
+
+Deno.test("an unexpected exception exits 70 with the error logged, not 1 (invalid configuration)", async () => {
+  const lines: string[] = [];
+  const code = await runMain([], () => Promise.reject(new TypeError("boom")), (l) => lines.push(l));
+  assert.equal(code, EXIT_UNEXPECTED);
+  assert.equal(EXIT_UNEXPECTED, 70);
+  assert.match(lines[0], /^\[ERROR\] unexpected failure: TypeError: boom\n {4}at /);
+  assert.equal(await runMain(["-show_version"]), 0);
+  assert.equal(await runMain(["-no_such_flag"]), 1);
 });

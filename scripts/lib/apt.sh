@@ -23,6 +23,7 @@ PGQL_APT_PACKAGES=(
   libelf-dev
   zlib1g-dev
   bpftool
+  systemd
 )
 
 # Prints the packages of the argument list that dpkg does not report as installed.

@@ -241,7 +241,7 @@ export function statusError(status: number, segmentName: string, errno = 0): Que
       return new QueryLensReaderError(
         "permission",
         `no permission to open ${seg}: run the collector as the server's OS user, or set ` +
-          `pg_querylens.segment_mode (e.g. 0640, or 0660 to publish cursors) and share the server's group`,
+          `pg_querylens.segment_mode 0660 (the reader maps the segment read-write to publish its cursors) and share the server's group`,
       );
     case -3:
       return new QueryLensReaderError("bad_magic", `${seg} is not a pg_querylens segment (bad magic)`);

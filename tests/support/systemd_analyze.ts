@@ -130,7 +130,9 @@ export async function security(unit: StagedUnit): Promise<SecurityReport> {
   const text = await analyze([...base, unit.name], unit.dir);
   const m = /Overall exposure level for \S+: (\d+\.\d) (\w+)/.exec(text.stdout);
   if (text.code !== 0 || m === null) {
-    throw new Error(`systemd-analyze security ${unit.name} failed (${text.code}): ${text.stderr}${text.stdout}`);
+    throw new Error(
+      `systemd-analyze security ${unit.name} failed (${text.code}): ${text.stderr}${text.stdout}`,
+    );
   }
   const json = await analyze([...base, "--json=short", unit.name], unit.dir);
   if (json.code !== 0) throw new Error(`systemd-analyze security --json failed: ${json.stderr}`);
@@ -172,7 +174,7 @@ export async function syscallGroups(): Promise<Map<string, Set<string>>> {
     const out = new Set<string>();
     for (const member of direct.get(name) ?? []) {
       if (!member.startsWith("@")) out.add(member);
-      else if (!seen.has(member)) for (const s of expand(member, new Set([...seen, name]))) out.add(s);
+      else if (!seen.has(member)) { for (const s of expand(member, new Set([...seen, name]))) out.add(s); }
     }
     expanded.set(name, out);
     return out;
@@ -188,7 +190,10 @@ export async function syscallGroups(): Promise<Map<string, Set<string>>> {
  *
  * @throws Error naming an unknown `@group`
  */
-export function allowedSyscalls(filters: string[], groups: Map<string, Set<string>>): Set<string> | undefined {
+export function allowedSyscalls(
+  filters: string[],
+  groups: Map<string, Set<string>>,
+): Set<string> | undefined {
   if (filters.length === 0 || filters[0].startsWith("~")) return undefined;
   const allowed = new Set<string>();
   for (const filter of filters) {
@@ -226,7 +231,9 @@ export async function envFileMismatches(text: string, expected: Map<string, stri
       });
       const out = run.stderr + run.stdout;
       if (/Conditions succeeded\./.test(out) && run.code === 0) continue;
-      if (!/Conditions failed\./.test(out)) throw new Error(`systemd-analyze condition gave no verdict: ${out}`);
+      if (!/Conditions failed\./.test(out)) {
+        throw new Error(`systemd-analyze condition gave no verdict: ${out}`);
+      }
       failed.push(key);
     }
     return failed;

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { allowedSyscalls, analyze, envFileMismatches, security, stageUnit, syscallGroups } from "./systemd_analyze.ts";
+import {
+  allowedSyscalls,
+  analyze,
+  envFileMismatches,
+  security,
+  stageUnit,
+  syscallGroups,
+} from "./systemd_analyze.ts";
 
 const PROGRAM = "/opt/demo/bin/demo-daemon";
 const BARE = `[Unit]
@@ -27,7 +34,10 @@ Deno.test("a staged unit verifies cleanly; an unknown key is reported", async ()
 });
 
 Deno.test("stageUnit refuses a unit that does not run the program", async () => {
-  await assert.rejects(() => stageUnit("demo.service", BARE, "/usr/bin/other"), /no ExecStart= runs \/usr\/bin\/other/);
+  await assert.rejects(
+    () => stageUnit("demo.service", BARE, "/usr/bin/other"),
+    /no ExecStart= runs \/usr\/bin\/other/,
+  );
 });
 
 Deno.test("the unit's directory is removed on dispose", async () => {
@@ -75,11 +85,14 @@ Deno.test("allowedSyscalls combines allow and deny entries in order", async () =
   assert.ok(!allowed.has("read") && !allowed.has("write"));
   assert.ok(allowedSyscalls(["@basic-io", "~@basic-io"], groups)!.size === 0);
   assert.equal(allowedSyscalls(["~@mount"], groups), undefined, "a deny list is no allow list");
-  assert.throws(() => allowedSyscalls(["@no-such-group"], groups), /unknown system call group @no-such-group/);
+  assert.throws(
+    () => allowedSyscalls(["@no-such-group"], groups),
+    /unknown system call group @no-such-group/,
+  );
 });
 
 Deno.test("envFileMismatches asks systemd what each variable holds", async () => {
-  const text = "A='x y'\nB=\"q\\\"r\"\n";
+  const text = 'A=\'x y\'\nB="q\\"r"\n';
   assert.deepEqual(await envFileMismatches(text, new Map([["A", "x y"], ["B", 'q"r']])), []);
   assert.deepEqual(await envFileMismatches(text, new Map([["A", "'x y'"], ["B", 'q"r']])), ["A"]);
   await assert.rejects(() => envFileMismatches(text, new Map([["A", ""]])), /empty value cannot be checked/);

@@ -44,7 +44,9 @@ export function parseUnit(text: string): Unit {
       if (!next.startsWith("#") && !next.startsWith(";")) line += next;
     }
     if (line.startsWith("[")) {
-      if (!line.endsWith("]") || line.length < 3) throw new Error(`line ${lineNo}: bad section header ${line}`);
+      if (!line.endsWith("]") || line.length < 3) {
+        throw new Error(`line ${lineNo}: bad section header ${line}`);
+      }
       section = line.slice(1, -1);
       continue;
     }
@@ -93,7 +95,15 @@ export interface Word {
   quoted: boolean;
 }
 
-const C_ESCAPES: Record<string, string> = { n: "\n", t: "\t", r: "\r", "\\": "\\", '"': '"', "'": "'", " ": " " };
+const C_ESCAPES: Record<string, string> = {
+  n: "\n",
+  t: "\t",
+  r: "\r",
+  "\\": "\\",
+  '"': '"',
+  "'": "'",
+  " ": " ",
+};
 
 /**
  * Splits a value into words separated by whitespace; `"..."` and `'...'` quote (the quotes are
@@ -176,7 +186,9 @@ export function parseEnvFile(text: string): Map<string, string> {
   let keyLine = 1;
   const push = () => {
     const name = key.trim();
-    if (!NAME.test(name)) throw new Error(`environment file line ${keyLine}: invalid variable name ${JSON.stringify(name)}`);
+    if (!NAME.test(name)) {
+      throw new Error(`environment file line ${keyLine}: invalid variable name ${JSON.stringify(name)}`);
+    }
     env.set(name, state === "value" && chomp >= 0 ? val.slice(0, chomp) : val);
   };
   for (let i = 0; i < text.length; i++) {

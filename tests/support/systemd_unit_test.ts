@@ -79,7 +79,13 @@ Deno.test("Environment= assignments, and environment files overriding them", () 
 
 Deno.test("execStart expands ${NAME} inside a word and splits a bare $NAME", () => {
   const unit = parseUnit(UNIT);
-  assert.deepEqual(execStart(unit, environmentOf(unit)), ["/usr/bin/prog", "--x=1", "two", "words", "--y=3 z"]);
+  assert.deepEqual(execStart(unit, environmentOf(unit)), [
+    "/usr/bin/prog",
+    "--x=1",
+    "two",
+    "words",
+    "--y=3 z",
+  ]);
   assert.deepEqual(execStart(unit, new Map()), ["/usr/bin/prog", "--x=", "--y= z"]);
   assert.deepEqual(referencedVariables(value(unit, "Service", "ExecStart")!), ["A", "B", "C"]);
   assert.throws(() => execStart(parseUnit("[Service]\nType=exec\n"), new Map()), /no ExecStart=/);

@@ -10,7 +10,7 @@
  * - {@link EbpfTier.attach} (early in each cycle) finds the server's postmaster on this host (the
  *   parent of the collector's own backend, checked against the start times the server reports),
  *   checks the requirements and attaches to its executable. When something is missing (root or
- *   CAP_BPF with CAP_PERFMON, BTF, uprobes, the server's executable or its USDT probes, the native
+ *   CAP_SYS_ADMIN to attach uprobes, BTF, uprobes, the server's executable or its USDT probes, the native
  *   parts) it reports one warning, component `os.ebpf`, that says what and why; the rest of the
  *   collection goes on unchanged, and the tier tries again only when the postmaster changes. A new
  *   postmaster (a restart) gets the programs detached and attached to it.
