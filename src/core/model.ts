@@ -506,30 +506,8 @@ export interface AshAggregate {
   windowEndUnixMs: number;
 }
 
-/**
- * OS metrics of one server process over one interval, from `/proc` (`PostgresKernelMetrics`, scope
- * `backend`). Times are the growth of the process's counters between two readings; the
- * pg_stat_activity fields are those of the later reading.
- */
-export interface KernelBackendRow {
-  /** Process id. */
-  pid: number;
-  /** Pid of the parallel group's leader, for a parallel worker. */
-  leaderPid?: number;
-  /** `backend_type`, e.g. `client backend`, `parallel worker`, `checkpointer`. */
-  backendType: string;
-  /** Database; absent for processes attached to none. */
-  databaseName?: string;
-  /** Role; absent when unknown. */
-  userName?: string;
-  /** pg_stat_activity `state`; absent for background processes. */
-  state?: string;
-  /** `wait_event_type`; absent when not waiting. */
-  waitEventType?: string;
-  /** `wait_event`; absent when not waiting. */
-  waitEvent?: string;
-  /** Query id (decimal) of the current or most recent statement (a worker's: its leader's when it shows none). */
-  queryId?: string;
+/** Growth of one process's OS counters over one interval (from `/proc`). */
+export interface ProcessDelta {
   /** Length of the interval, ms. */
   intervalMs: number;
   /** User-mode CPU time, ms (10 ms resolution). */
@@ -558,6 +536,32 @@ export interface KernelBackendRow {
   voluntaryCtxSwitches: number;
   /** Context switches forced on it (preempted). */
   involuntaryCtxSwitches: number;
+}
+
+/**
+ * OS metrics of one server process over one interval, from `/proc` (`PostgresKernelMetrics`, scope
+ * `backend`). Times are the growth of the process's counters between two readings; the
+ * pg_stat_activity fields are those of the later reading.
+ */
+export interface KernelBackendRow extends ProcessDelta {
+  /** Process id. */
+  pid: number;
+  /** Pid of the parallel group's leader, for a parallel worker. */
+  leaderPid?: number;
+  /** `backend_type`, e.g. `client backend`, `parallel worker`, `checkpointer`. */
+  backendType: string;
+  /** Database; absent for processes attached to none. */
+  databaseName?: string;
+  /** Role; absent when unknown. */
+  userName?: string;
+  /** pg_stat_activity `state`; absent for background processes. */
+  state?: string;
+  /** `wait_event_type`; absent when not waiting. */
+  waitEventType?: string;
+  /** `wait_event`; absent when not waiting. */
+  waitEvent?: string;
+  /** Query id (decimal) of the current or most recent statement (a worker's: its leader's when it shows none). */
+  queryId?: string;
   /** For an active statement: time since its `query_start`, ms. */
   queryElapsedMs?: number;
   /** For an active statement: how much of its elapsed time the query totals cover, ms. */

@@ -36,6 +36,7 @@ import {
   accumulatedPoint,
   counterPoint,
   type FamilyPoint,
+  msToNs,
   type SeriesPointOptions,
 } from "./series_points.ts";
 import type { OtelFamily } from "./metric_catalog.ts";
@@ -92,8 +93,6 @@ export type AshPoint = FamilyPoint;
 
 /** How {@link ashPoints} keeps and times its series. */
 export type AshPointOptions = SeriesPointOptions;
-
-const msToNs = (ms: number) => BigInt(Math.round(ms)) * 1_000_000n;
 
 /** The identity attributes of a group (its metric points' attributes). */
 export function groupAttributes(a: AshAggregate): Attributes {

@@ -35,7 +35,7 @@
  */
 
 import type { KernelBackendRow, KernelMetrics, PressureStall, UnifiedMetrics } from "../core/model.ts";
-import { accumulatedPoint, type FamilyPoint, type SeriesPointOptions } from "./series_points.ts";
+import { accumulatedPoint, type FamilyPoint, msToNs, type SeriesPointOptions } from "./series_points.ts";
 import type { OtelFamily } from "./metric_catalog.ts";
 import type { Attributes } from "./resource.ts";
 
@@ -121,8 +121,6 @@ export type KernelPoint = FamilyPoint;
 
 /** How {@link kernelPoints} keeps and times its series. */
 export type KernelPointOptions = SeriesPointOptions;
-
-const msToNs = (ms: number) => BigInt(Math.round(ms)) * 1_000_000n;
 
 /** The attributes of a server process's points. */
 export function processAttributes(r: KernelBackendRow): Attributes {

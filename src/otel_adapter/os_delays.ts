@@ -30,6 +30,7 @@ import {
   accumulatedPoint,
   counterPoint,
   type FamilyPoint,
+  msToNs,
   type SeriesPointOptions,
 } from "./series_points.ts";
 import type { OtelFamily } from "./metric_catalog.ts";
@@ -83,7 +84,6 @@ export type OsDelayPoint = FamilyPoint;
 export type OsDelayPointOptions = SeriesPointOptions;
 
 const usToNs = (us: number) => BigInt(Math.round(us)) * 1_000n;
-const msToNs = (ms: number) => BigInt(Math.round(ms)) * 1_000_000n;
 
 interface DatabaseSums {
   attrs: Attributes;

@@ -109,3 +109,6 @@ export function counterPoint(
     },
   };
 }
+
+/** Milliseconds (fractional allowed) as whole nanoseconds, for OTLP timestamps and durations. */
+export const msToNs = (ms: number): bigint => BigInt(Math.round(ms)) * 1_000_000n;

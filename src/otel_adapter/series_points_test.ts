@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { OtelFamily } from "./metric_catalog.ts";
 import { createSeriesState } from "./metrics.ts";
-import { accumulatedPoint, counterPoint, familyValue } from "./series_points.ts";
+import { accumulatedPoint, counterPoint, familyValue, msToNs } from "./series_points.ts";
 
 const SUM: OtelFamily = {
   name: "test.sum",
@@ -56,4 +56,11 @@ Deno.test("counterPoint: a counter started after the snapshot's time starts at t
   const reset = counterPoint("t", SUM, {}, 4, 1_900n, { ...d, nowNs: 3_000n }).point;
   assert.equal(reset.value, 4n, "a new start: the whole value");
   assert.equal(reset.startTimeUnixNano, 1_900n);
+});
+
+Deno.test("msToNs rounds to whole milliseconds and scales to nanoseconds", () => {
+  assert.equal(msToNs(0), 0n);
+  assert.equal(msToNs(1.4), 1_000_000n);
+  assert.equal(msToNs(2.5), 3_000_000n);
+  assert.equal(msToNs(1_700_000_000_000), 1_700_000_000_000_000_000n);
 });

@@ -19,42 +19,12 @@
  * @module
  */
 
-import type { KernelBackendRow } from "../../core/model.ts";
+import type { KernelBackendRow, ProcessDelta } from "../../core/model.ts";
+
+export type { ProcessDelta } from "../../core/model.ts";
 import { ticksToMs } from "./procfs.ts";
 import type { ProcessSample } from "./procfs.ts";
 import { type OsReading, processStartMs } from "./sampler.ts";
-
-/** The use of one process over an interval. */
-export interface ProcessDelta {
-  /** Length of the interval, ms. */
-  intervalMs: number;
-  /** User-mode CPU time, ms. */
-  cpuUserMs: number;
-  /** Kernel-mode CPU time, ms. */
-  cpuSysMs: number;
-  /** Time on a CPU, ms. */
-  onCpuMs: number;
-  /** Time waiting for a CPU, ms. */
-  runQueueMs: number;
-  /** Interval less on-CPU and run-queue time, ms (at least 0). */
-  offCpuMs: number;
-  /** Timeslices. */
-  timeslices: number;
-  /** Block-I/O delay, ms; absent without delay accounting. */
-  blkioDelayMs?: number;
-  /** Bytes fetched from storage; absent when `io` was not readable. */
-  readBytes?: number;
-  /** Bytes sent to storage; absent when `io` was not readable. */
-  writeBytes?: number;
-  /** Bytes read by system calls; absent when `io` was not readable. */
-  readChars?: number;
-  /** Bytes written by system calls; absent when `io` was not readable. */
-  writeChars?: number;
-  /** Voluntary context switches. */
-  voluntaryCtxSwitches: number;
-  /** Involuntary context switches. */
-  involuntaryCtxSwitches: number;
-}
 
 /** Rounds to microseconds (3 decimals of a millisecond). */
 export const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
